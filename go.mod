@@ -1,0 +1,3 @@
+module github.com/gregor-kafka/producer
+
+go 1.26

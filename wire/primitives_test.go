@@ -1,0 +1,143 @@
+package wire
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"testing"
+)
+
+func TestPrimitivesRoundTrip(t *testing.T) {
+	for _, flex := range []bool{false, true} {
+		s := "hello"
+		var b []byte
+		b = AppendInt8(b, -3)
+		b = AppendBool(b, true)
+		b = AppendInt16(b, -2)
+		b = AppendInt32(b, math.MinInt32)
+		b = AppendInt64(b, math.MaxInt64)
+		b = AppendUint32(b, 0xdeadbeef)
+		b = AppendUvarint(b, math.MaxUint32)
+		b = AppendVarint(b, math.MinInt32)
+		b = AppendVarlong(b, math.MinInt64)
+		b = AppendUUID(b, UUID{1, 2, 3, 15: 9})
+		b = AppendString(b, s, flex)
+		b = AppendNullableString(b, nil, flex)
+		b = AppendNullableString(b, &s, flex)
+		b = AppendBytes(b, nil, flex)
+		b = AppendBytes(b, []byte{}, flex)
+		b = AppendBytes(b, []byte("xyz"), flex)
+		b = AppendArrayLen(b, -1, flex)
+		b = AppendArrayLen(b, 2, flex)
+		b = AppendInt8(b, 1)
+		b = AppendInt8(b, 2)
+		b = AppendTags(b, []TaggedField{{0, []byte{7}}, {5, []byte("ab")}}, flex)
+		b = AppendFloat64(b, 1.5)
+
+		r := NewReader(b)
+		check := func(name string, got, want any) {
+			t.Helper()
+			if got != want {
+				t.Errorf("flex=%v %s: got %v want %v", flex, name, got, want)
+			}
+		}
+		check("int8", r.Int8(), int8(-3))
+		check("bool", r.Bool(), true)
+		check("int16", r.Int16(), int16(-2))
+		check("int32", r.Int32(), int32(math.MinInt32))
+		check("int64", r.Int64(), int64(math.MaxInt64))
+		check("uint32", r.Uint32(), uint32(0xdeadbeef))
+		check("uvarint", r.Uvarint(), uint32(math.MaxUint32))
+		check("varint", r.Varint(), int32(math.MinInt32))
+		check("varlong", r.Varlong(), int64(math.MinInt64))
+		check("uuid", r.UUID(), UUID{1, 2, 3, 15: 9})
+		check("string", r.String(flex), s)
+		if r.NullableString(flex) != nil {
+			t.Errorf("flex=%v: null string decoded as non-nil", flex)
+		}
+		if p := r.NullableString(flex); p == nil || *p != s {
+			t.Errorf("flex=%v: nullable string %v", flex, p)
+		}
+		if v := r.Bytes(flex); v != nil {
+			t.Errorf("flex=%v: null bytes decoded as %v", flex, v)
+		}
+		if v := r.Bytes(flex); v == nil || len(v) != 0 {
+			t.Errorf("flex=%v: empty bytes decoded as %v", flex, v)
+		}
+		check("bytes", string(r.Bytes(flex)), "xyz")
+		check("null array", r.ArrayLen(flex, 1), -1)
+		check("array", r.ArrayLen(flex, 1), 2)
+		r.Int8()
+		r.Int8()
+		var tags []TaggedField
+		r.Tags(flex, func(tag uint32, data []byte) { tags = append(tags, TaggedField{tag, data}) })
+		if flex {
+			if len(tags) != 2 || tags[1].Tag != 5 || !bytes.Equal(tags[1].Data, []byte("ab")) {
+				t.Errorf("tags: %v", tags)
+			}
+		} else if len(tags) != 0 {
+			t.Errorf("non-flexible read tags %v", tags)
+		}
+		check("float", r.Float64(), 1.5)
+		if err := r.Complete(); err != nil {
+			t.Fatalf("flex=%v: %v", flex, err)
+		}
+	}
+}
+
+func TestReaderHostile(t *testing.T) {
+	cases := map[string]struct {
+		in   []byte
+		read func(r *Reader)
+	}{
+		"truncated int32":        {[]byte{1, 2}, func(r *Reader) { r.Int32() }},
+		"negative string":        {[]byte{0xff, 0xfe}, func(r *Reader) { r.String(false) }},
+		"null required string":   {[]byte{0xff, 0xff}, func(r *Reader) { r.String(false) }},
+		"string past end":        {[]byte{0, 9, 'a'}, func(r *Reader) { r.String(false) }},
+		"bytes 2GiB":             {[]byte{0x7f, 0xff, 0xff, 0xff}, func(r *Reader) { r.Bytes(false) }},
+		"negative bytes":         {[]byte{0xff, 0xff, 0xff, 0xf0}, func(r *Reader) { r.Bytes(false) }},
+		"huge array":             {[]byte{0x7f, 0xff, 0xff, 0xff, 1, 2}, func(r *Reader) { r.ArrayLen(false, 1) }},
+		"huge compact array":     {[]byte{0xff, 0xff, 0xff, 0xff, 0x0f}, func(r *Reader) { r.ArrayLen(true, 4) }},
+		"overlong uvarint":       {[]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, func(r *Reader) { r.Uvarint() }},
+		"uvarint over 32 bits":   {[]byte{0xff, 0xff, 0xff, 0xff, 0x1f}, func(r *Reader) { r.Uvarint() }},
+		"truncated uvarint":      {[]byte{0x80}, func(r *Reader) { r.Uvarint() }},
+		"varint out of range":    {AppendVarlong(nil, math.MaxInt32+1), func(r *Reader) { r.Varint() }},
+		"tag count too big":      {[]byte{0x7f}, func(r *Reader) { r.Tags(true, nil) }},
+		"tags out of order":      {[]byte{2, 3, 0, 1, 0}, func(r *Reader) { r.Tags(true, nil) }},
+		"tag data past the end":  {[]byte{1, 0, 9, 1}, func(r *Reader) { r.Tags(true, nil) }},
+		"trailing bytes":         {[]byte{0, 0}, func(r *Reader) { r.Int8() }},
+		"read after first error": {[]byte{0}, func(r *Reader) { r.Int32(); r.Int8() }},
+	}
+	for name, c := range cases {
+		r := NewReader(c.in)
+		c.read(r)
+		if r.Complete() == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+func TestErrorForCode(t *testing.T) {
+	if ErrorForCode(0) != nil {
+		t.Fatal("code 0 is not an error")
+	}
+	err := ErrorForCode(6)
+	if !errors.Is(err, ErrNotLeaderOrFollower) {
+		t.Fatalf("code 6 = %v", err)
+	}
+	var ke *Error
+	if !errors.As(err, &ke) || !ke.Retriable || !ke.RefreshMetadata {
+		t.Fatalf("code 6 flags: %+v", ke)
+	}
+	unk := ErrorForCode(9999)
+	if unk == nil || !errors.Is(unk, &Error{Code: 9999}) || errors.Is(unk, ErrNotLeaderOrFollower) {
+		t.Fatalf("unknown code: %v", unk)
+	}
+	seen := map[int16]bool{}
+	for _, e := range knownErrors {
+		if seen[e.Code] {
+			t.Errorf("code %d listed twice", e.Code)
+		}
+		seen[e.Code] = true
+	}
+}
