@@ -135,6 +135,19 @@ func AppendTags(dst []byte, fields []TaggedField, flexible bool) []byte {
 	return dst
 }
 
+// InsertUvarintLen inserts, at offset start of dst, the unsigned varint length of dst[start:],
+// moving those bytes up. A tagged field's size prefix is such a varint, whose width is not
+// known until its data is written, so it cannot be back-patched in place.
+func InsertUvarintLen(dst []byte, start int) []byte {
+	n := len(dst) - start
+	var tmp [binary.MaxVarintLen32]byte
+	w := binary.PutUvarint(tmp[:], uint64(n))
+	dst = append(dst, tmp[:w]...)
+	copy(dst[start+w:], dst[start:start+n])
+	copy(dst[start:], tmp[:w])
+	return dst
+}
+
 // UUID is a Kafka UUID (topic ids): 16 raw bytes. The zero value is the null UUID.
 type UUID [16]byte
 

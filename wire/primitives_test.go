@@ -141,3 +141,71 @@ func TestErrorForCode(t *testing.T) {
 		seen[e.Code] = true
 	}
 }
+
+func TestInsertUvarintLen(t *testing.T) {
+	for _, n := range []int{0, 1, 127, 128, 300, 16383, 16384, 70000} {
+		data := bytes.Repeat([]byte{0x5a}, n)
+		dst := append([]byte("tag"), data...)
+		dst = InsertUvarintLen(dst, 3)
+		r := NewReader(dst)
+		if head := string(r.Raw(3)); head != "tag" {
+			t.Fatalf("n=%d: prefix clobbered: %q", n, head)
+		}
+		if got := r.Uvarint(); got != uint32(n) {
+			t.Fatalf("n=%d: size %d", n, got)
+		}
+		if got := r.Raw(n); !bytes.Equal(got, data) {
+			t.Fatalf("n=%d: data moved wrongly", n)
+		}
+		if err := r.Complete(); err != nil {
+			t.Fatalf("n=%d: %v", n, err)
+		}
+	}
+}
+
+func TestStringBytes(t *testing.T) {
+	for _, flex := range []bool{false, true} {
+		b := AppendString(nil, "topic", flex)
+		r := NewReader(b)
+		got := r.StringBytes(flex)
+		if string(got) != "topic" || r.Complete() != nil {
+			t.Fatalf("flex=%v: %q %v", flex, got, r.Err())
+		}
+		if &got[0] != &b[len(b)-5] {
+			t.Fatalf("flex=%v: StringBytes copied", flex)
+		}
+		r = NewReader(AppendNullableString(nil, nil, flex))
+		if r.StringBytes(flex); r.Err() == nil {
+			t.Fatalf("flex=%v: null accepted", flex)
+		}
+	}
+}
+
+func TestArrayLenNonNull(t *testing.T) {
+	for _, flex := range []bool{false, true} {
+		r := NewReader(AppendArrayLen(nil, 0, flex))
+		if n := r.ArrayLenNonNull(flex, 4); n != 0 || r.Complete() != nil {
+			t.Fatalf("flex=%v: empty array gave %d, %v", flex, n, r.Err())
+		}
+		r = NewReader(AppendArrayLen(nil, -1, flex))
+		if r.ArrayLenNonNull(flex, 4); r.Err() == nil {
+			t.Fatalf("flex=%v: null accepted", flex)
+		}
+	}
+}
+
+func TestReuseSlice(t *testing.T) {
+	if s := reuseSlice([]int{1, 2}, 0); s != nil {
+		t.Fatalf("n=0 gave %v", s)
+	}
+	old := make([][]int, 2, 4)
+	old[0] = []int{7}
+	s := reuseSlice(old, 3)
+	if len(s) != 3 || &s[0] != &old[0] {
+		t.Fatal("did not reuse a large enough backing array")
+	}
+	grown := reuseSlice(s, 10)
+	if len(grown) != 10 || &grown[0] == &s[0] || len(grown[0]) != 1 || grown[0][0] != 7 {
+		t.Fatalf("growing lost elements: %v", grown)
+	}
+}

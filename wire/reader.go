@@ -208,6 +208,18 @@ func (r *Reader) String(flexible bool) string {
 	return string(r.take(n))
 }
 
+// StringBytes reads a non-null string as [Reader.String] does, but returns its bytes as a
+// sub-slice of the input instead of a copy, so a decoder can compare them with a string it
+// already holds without allocating.
+func (r *Reader) StringBytes(flexible bool) []byte {
+	n := r.length(flexible, true)
+	if n < 0 {
+		r.Failf("null where a string is required")
+		return nil
+	}
+	return r.take(n)
+}
+
 // NullableString reads a string that may be null.
 func (r *Reader) NullableString(flexible bool) *string {
 	n := r.length(flexible, true)
@@ -250,6 +262,17 @@ func (r *Reader) ArrayLen(flexible bool, minElemSize int) int {
 	return n
 }
 
+// ArrayLenNonNull reads an array count as [Reader.ArrayLen] does, for an array Kafka declares
+// non-nullable: a null count is an error.
+func (r *Reader) ArrayLenNonNull(flexible bool, minElemSize int) int {
+	n := r.ArrayLen(flexible, minElemSize)
+	if n < 0 {
+		r.Failf("null where an array is required")
+		return 0
+	}
+	return n
+}
+
 // Tags reads a tagged-field section when flexible, handing each field to fn (which may be
 // nil: every field is then skipped). fn's data aliases the input. Tags must ascend.
 func (r *Reader) Tags(flexible bool, fn func(tag uint32, data []byte)) {
@@ -281,4 +304,19 @@ func (r *Reader) Tags(flexible bool, fn func(tag uint32, data []byte)) {
 			fn(tag, data)
 		}
 	}
+}
+
+// reuseSlice returns a slice of n elements backed by s's array when it is large enough, so a
+// decoder into a reused message does not allocate. Elements keep their old contents (their
+// nested slices keep their capacity); the caller overwrites every field. n <= 0 gives nil.
+func reuseSlice[T any](s []T, n int) []T {
+	if n <= 0 {
+		return nil
+	}
+	if cap(s) >= n {
+		return s[:n]
+	}
+	ns := make([]T, n)
+	copy(ns, s[:cap(s)])
+	return ns
 }
