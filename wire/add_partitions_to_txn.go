@@ -91,7 +91,7 @@ func (m *AddPartitionsToTxnRequest) Decode(b []byte, version int16) error {
 	r := NewReader(b)
 	if version >= 4 {
 		// transactional id, producer id, epoch, verify only, topics, tags
-		n := readArrayLen(r, flex, minLenSize(flex, true)+8+2+1+minLenSize(flex, false)+tagsSize(flex))
+		n := r.ArrayLenNonNull(flex, minLenSize(flex, true)+8+2+1+minLenSize(flex, false)+tagsSize(flex))
 		if n > 0 {
 			m.Transactions = make([]AddPartitionsToTxnTransaction, n)
 		}
@@ -116,14 +116,14 @@ func (m *AddPartitionsToTxnRequest) Decode(b []byte, version int16) error {
 
 func readTxnTopics(r *Reader, flex bool) []AddPartitionsToTxnTopic {
 	// name, partitions, tags
-	n := readArrayLen(r, flex, minLenSize(flex, true)+minLenSize(flex, false)+tagsSize(flex))
+	n := r.ArrayLenNonNull(flex, minLenSize(flex, true)+minLenSize(flex, false)+tagsSize(flex))
 	if n == 0 {
 		return nil
 	}
 	topics := make([]AddPartitionsToTxnTopic, n)
 	for i := 0; i < n && r.Err() == nil; i++ {
 		topics[i].Name = r.String(flex)
-		topics[i].Partitions = readInt32Array(r, flex)
+		topics[i].Partitions = readInt32Array(r, nil, flex)
 		r.Tags(flex, nil)
 	}
 	return topics
@@ -220,7 +220,7 @@ func (m *AddPartitionsToTxnResponse) Decode(b []byte, version int16) error {
 	if version >= 4 {
 		m.ErrorCode = r.Int16()
 		// transactional id, topic results, tags
-		n := readArrayLen(r, flex, minLenSize(flex, true)+minLenSize(flex, false)+tagsSize(flex))
+		n := r.ArrayLenNonNull(flex, minLenSize(flex, true)+minLenSize(flex, false)+tagsSize(flex))
 		if n > 0 {
 			m.ResultsByTransaction = make([]AddPartitionsToTxnResult, n)
 		}
@@ -239,7 +239,7 @@ func (m *AddPartitionsToTxnResponse) Decode(b []byte, version int16) error {
 
 func readTxnTopicResults(r *Reader, flex bool) []AddPartitionsToTxnTopicResult {
 	// name, partition results, tags
-	n := readArrayLen(r, flex, minLenSize(flex, true)+minLenSize(flex, false)+tagsSize(flex))
+	n := r.ArrayLenNonNull(flex, minLenSize(flex, true)+minLenSize(flex, false)+tagsSize(flex))
 	if n == 0 {
 		return nil
 	}
@@ -248,7 +248,7 @@ func readTxnTopicResults(r *Reader, flex bool) []AddPartitionsToTxnTopicResult {
 		t := &topics[i]
 		t.Name = r.String(flex)
 		// partition index, error code, tags
-		np := readArrayLen(r, flex, 4+2+tagsSize(flex))
+		np := r.ArrayLenNonNull(flex, 4+2+tagsSize(flex))
 		if np > 0 {
 			t.Results = make([]AddPartitionsToTxnPartitionResult, np)
 		}

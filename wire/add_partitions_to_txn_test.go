@@ -69,7 +69,7 @@ func TestAddPartitionsToTxnGolden(t *testing.T) {
 		TransactionalID: "t", ProducerID: 1, ProducerEpoch: 0,
 		Topics: []AddPartitionsToTxnTopic{{Name: "a", Partitions: []int32{0, 1}}},
 	}
-	checkGolden(t, "request", req, 0, []byte{
+	checkGoldenBytes(t, "request", req, 0, []byte{
 		0x00, 0x01, 't', // V3AndBelowTransactionalId
 		0, 0, 0, 0, 0, 0, 0, 1, // V3AndBelowProducerId
 		0x00, 0x00, // V3AndBelowProducerEpoch
@@ -79,7 +79,7 @@ func TestAddPartitionsToTxnGolden(t *testing.T) {
 		0x00, 0x00, 0x00, 0x00,
 		0x00, 0x00, 0x00, 0x01,
 	})
-	checkGolden(t, "request", req, 3, []byte{
+	checkGoldenBytes(t, "request", req, 3, []byte{
 		0x02, 't',
 		0, 0, 0, 0, 0, 0, 0, 1,
 		0x00, 0x00,
@@ -95,7 +95,7 @@ func TestAddPartitionsToTxnGolden(t *testing.T) {
 		TransactionalID: "t", ProducerID: 1, ProducerEpoch: 2, VerifyOnly: true,
 		Topics: []AddPartitionsToTxnTopic{{Name: "a", Partitions: []int32{5}}},
 	}}}
-	checkGolden(t, "request", batched, 4, []byte{
+	checkGoldenBytes(t, "request", batched, 4, []byte{
 		0x02,      // Transactions: 1
 		0x02, 't', // TransactionalId
 		0, 0, 0, 0, 0, 0, 0, 1, // ProducerId
@@ -112,7 +112,7 @@ func TestAddPartitionsToTxnGolden(t *testing.T) {
 	resp := &AddPartitionsToTxnResponse{ResultsByTopicV3AndBelow: []AddPartitionsToTxnTopicResult{
 		{Name: "a", Results: []AddPartitionsToTxnPartitionResult{{PartitionIndex: 3, ErrorCode: 51}}},
 	}}
-	checkGolden(t, "response", resp, 0, []byte{
+	checkGoldenBytes(t, "response", resp, 0, []byte{
 		0x00, 0x00, 0x00, 0x00, // ThrottleTimeMs
 		0x00, 0x00, 0x00, 0x01, // ResultsByTopicV3AndBelow: 1
 		0x00, 0x01, 'a',
@@ -123,7 +123,7 @@ func TestAddPartitionsToTxnGolden(t *testing.T) {
 	byTxn := &AddPartitionsToTxnResponse{ResultsByTransaction: []AddPartitionsToTxnResult{{
 		TransactionalID: "t", TopicResults: resp.ResultsByTopicV3AndBelow,
 	}}}
-	checkGolden(t, "response", byTxn, 4, []byte{
+	checkGoldenBytes(t, "response", byTxn, 4, []byte{
 		0x00, 0x00, 0x00, 0x00, // ThrottleTimeMs
 		0x00, 0x00, // ErrorCode
 		0x02,      // ResultsByTransaction: 1

@@ -100,11 +100,3 @@ type Response interface {
 	AppendTo(dst []byte, version int16) []byte
 	Decode(b []byte, version int16) error
 }
-
-// decodeError names the message and version in a decoding error; nil stays nil.
-func decodeError(name string, version int16, err error) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf("decode %s v%d: %w", name, version, err)
-}

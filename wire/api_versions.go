@@ -37,7 +37,7 @@ func (q *ApiVersionsRequest) Decode(b []byte, version int16) error {
 		q.ClientSoftwareVersion = r.String(flex)
 	}
 	r.Tags(flex, nil)
-	return decodeError("ApiVersionsRequest", version, r.Complete())
+	return decodeError(KeyApiVersions, version, "request", r.Complete())
 }
 
 // ApiVersionsResponse (key 18) lists the API versions and features a broker supports. Its
@@ -216,7 +216,7 @@ func (p *ApiVersionsResponse) Decode(b []byte, version int16) error {
 	if len(p.FinalizedFeatures) == 0 {
 		p.FinalizedFeatures = nil
 	}
-	return decodeError("ApiVersionsResponse", version, r.Complete())
+	return decodeError(KeyApiVersions, version, "response", r.Complete())
 }
 
 // DecodeWithFallback decodes b as an answer to an ApiVersions request sent at version. When

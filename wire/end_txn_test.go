@@ -25,24 +25,24 @@ func TestEndTxnRoundTrip(t *testing.T) { runMsgCases(t, endTxnCases(t)) }
 
 func TestEndTxnGolden(t *testing.T) {
 	req := &EndTxnRequest{TransactionalID: "t1", ProducerID: 0x1234, ProducerEpoch: 7, Committed: true}
-	checkGolden(t, "request", req, 0, []byte{
+	checkGoldenBytes(t, "request", req, 0, []byte{
 		0x00, 0x02, 't', '1', // TransactionalId
 		0, 0, 0, 0, 0, 0, 0x12, 0x34, // ProducerId
 		0x00, 0x07, // ProducerEpoch
 		0x01, // Committed
 	})
-	checkGolden(t, "request", req, 3, []byte{
+	checkGoldenBytes(t, "request", req, 3, []byte{
 		0x03, 't', '1', // compact string: uvarint 2+1
 		0, 0, 0, 0, 0, 0, 0x12, 0x34,
 		0x00, 0x07,
 		0x01,
 		0x00, // no tagged fields
 	})
-	checkGolden(t, "response", &EndTxnResponse{ErrorCode: 48, ProducerID: -1, ProducerEpoch: -1}, 0, []byte{
+	checkGoldenBytes(t, "response", &EndTxnResponse{ErrorCode: 48, ProducerID: -1, ProducerEpoch: -1}, 0, []byte{
 		0x00, 0x00, 0x00, 0x00, // ThrottleTimeMs
 		0x00, 0x30, // ErrorCode 48 INVALID_TXN_STATE
 	})
-	checkGolden(t, "response", &EndTxnResponse{ProducerID: 0x1234, ProducerEpoch: 8}, 5, []byte{
+	checkGoldenBytes(t, "response", &EndTxnResponse{ProducerID: 0x1234, ProducerEpoch: 8}, 5, []byte{
 		0x00, 0x00, 0x00, 0x00,
 		0x00, 0x00,
 		0, 0, 0, 0, 0, 0, 0x12, 0x34, // ProducerId

@@ -30,17 +30,6 @@ func tagsSize(flexible bool) int {
 	return 0
 }
 
-// readArrayLen reads the count of an array Kafka declares non-nullable: a null count is an
-// error, as in Kafka's generated decoders. minElemSize is passed on to [Reader.ArrayLen].
-func readArrayLen(r *Reader, flexible bool, minElemSize int) int {
-	n := r.ArrayLen(flexible, minElemSize)
-	if n < 0 {
-		r.Failf("null where an array is required")
-		return 0
-	}
-	return n
-}
-
 // appendStringArray appends a non-nullable array of non-null strings; nil encodes as empty.
 func appendStringArray(dst []byte, ss []string, flexible bool) []byte {
 	dst = AppendArrayLen(dst, len(ss), flexible)
@@ -52,35 +41,13 @@ func appendStringArray(dst []byte, ss []string, flexible bool) []byte {
 
 // readStringArray reads a non-nullable array of non-null strings. An empty array yields nil.
 func readStringArray(r *Reader, flexible bool) []string {
-	n := readArrayLen(r, flexible, minLenSize(flexible, true))
+	n := r.ArrayLenNonNull(flexible, minLenSize(flexible, true))
 	if n == 0 {
 		return nil
 	}
 	out := make([]string, n)
 	for i := range out {
 		out[i] = r.String(flexible)
-	}
-	return out
-}
-
-// appendInt32Array appends a non-nullable array of int32; nil encodes as empty.
-func appendInt32Array(dst []byte, vs []int32, flexible bool) []byte {
-	dst = AppendArrayLen(dst, len(vs), flexible)
-	for _, v := range vs {
-		dst = AppendInt32(dst, v)
-	}
-	return dst
-}
-
-// readInt32Array reads a non-nullable array of int32. An empty array yields nil.
-func readInt32Array(r *Reader, flexible bool) []int32 {
-	n := readArrayLen(r, flexible, 4)
-	if n == 0 {
-		return nil
-	}
-	out := make([]int32, n)
-	for i := range out {
-		out[i] = r.Int32()
 	}
 	return out
 }

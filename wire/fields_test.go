@@ -22,10 +22,10 @@ func TestFieldHelpers(t *testing.T) {
 		if got := readStringArray(r, flex); got != nil {
 			t.Errorf("flex=%v empty strings %q", flex, got)
 		}
-		if got := readInt32Array(r, flex); !reflect.DeepEqual(got, []int32{-1, 7}) {
+		if got := readInt32Array(r, nil, flex); !reflect.DeepEqual(got, []int32{-1, 7}) {
 			t.Errorf("flex=%v int32s %v", flex, got)
 		}
-		if got := readInt32Array(r, flex); got != nil {
+		if got := readInt32Array(r, nil, flex); got != nil {
 			t.Errorf("flex=%v empty int32s %v", flex, got)
 		}
 		if got := readRequiredBytes(r, flex); got == nil || len(got) != 0 {
@@ -40,7 +40,7 @@ func TestFieldHelpers(t *testing.T) {
 
 		nulls := map[string]func(*Reader){
 			"string array": func(r *Reader) { readStringArray(r, flex) },
-			"int32 array":  func(r *Reader) { readInt32Array(r, flex) },
+			"int32 array":  func(r *Reader) { readInt32Array(r, nil, flex) },
 			"bytes":        func(r *Reader) { readRequiredBytes(r, flex) },
 		}
 		for name, read := range nulls {
@@ -54,7 +54,7 @@ func TestFieldHelpers(t *testing.T) {
 	}
 	// An int32 array whose count needs more bytes than are left fails before allocating.
 	r := NewReader([]byte{0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 2})
-	if got := readInt32Array(r, false); got != nil || r.Err() == nil {
+	if got := readInt32Array(r, nil, false); got != nil || r.Err() == nil {
 		t.Errorf("short int32 array: %v, %v", got, r.Err())
 	}
 }

@@ -154,7 +154,7 @@ func (m *FindCoordinatorResponse) Decode(b []byte, version int16) error {
 		m.Port = r.Int32()
 	} else {
 		// key, node id, host, port, error code, error message, tags
-		n := readArrayLen(r, flex, 1+4+1+4+2+1+1)
+		n := r.ArrayLenNonNull(flex, 1+4+1+4+2+1+1)
 		if n > 0 {
 			m.Coordinators = make([]Coordinator, n)
 		}

@@ -65,34 +65,34 @@ func findCoordinatorCases(t testing.TB) []msgCase {
 func TestFindCoordinatorRoundTrip(t *testing.T) { runMsgCases(t, findCoordinatorCases(t)) }
 
 func TestFindCoordinatorGolden(t *testing.T) {
-	checkGolden(t, "request", &FindCoordinatorRequest{CoordinatorKey: "g"}, 0, []byte{
+	checkGoldenBytes(t, "request", &FindCoordinatorRequest{CoordinatorKey: "g"}, 0, []byte{
 		0x00, 0x01, 'g', // Key
 	})
 	txn := &FindCoordinatorRequest{CoordinatorKey: "g", KeyType: CoordinatorKeyTransaction}
-	checkGolden(t, "request", txn, 1, []byte{
+	checkGoldenBytes(t, "request", txn, 1, []byte{
 		0x00, 0x01, 'g',
 		0x01, // KeyType
 	})
-	checkGolden(t, "request", txn, 3, []byte{
+	checkGoldenBytes(t, "request", txn, 3, []byte{
 		0x02, 'g', // compact string
 		0x01,
 		0x00, // no tagged fields
 	})
 	batch := &FindCoordinatorRequest{KeyType: CoordinatorKeyTransaction, CoordinatorKeys: []string{"t1", "t2"}}
-	checkGolden(t, "request", batch, 4, []byte{
+	checkGoldenBytes(t, "request", batch, 4, []byte{
 		0x01,                                 // KeyType
 		0x03, 0x03, 't', '1', 0x03, 't', '2', // CoordinatorKeys: compact array of 2
 		0x00,
 	})
 
 	single := &FindCoordinatorResponse{NodeID: 1, Host: "h", Port: 9092}
-	checkGolden(t, "response", single, 0, []byte{
+	checkGoldenBytes(t, "response", single, 0, []byte{
 		0x00, 0x00, // ErrorCode
 		0x00, 0x00, 0x00, 0x01, // NodeId
 		0x00, 0x01, 'h', // Host
 		0x00, 0x00, 0x23, 0x84, // Port 9092
 	})
-	checkGolden(t, "response", single, 3, []byte{
+	checkGoldenBytes(t, "response", single, 3, []byte{
 		0x00, 0x00, 0x00, 0x00, // ThrottleTimeMs
 		0x00, 0x00, // ErrorCode
 		0x00,                   // ErrorMessage: compact null
@@ -108,7 +108,7 @@ func TestFindCoordinatorGolden(t *testing.T) {
 			{Key: "t2", NodeID: -1, Port: -1, ErrorCode: 15, ErrorMessage: strp("x")},
 		},
 	}
-	checkGolden(t, "response", batched, 4, []byte{
+	checkGoldenBytes(t, "response", batched, 4, []byte{
 		0x00, 0x00, 0x00, 0x64, // ThrottleTimeMs 100
 		0x03,           // Coordinators: compact array of 2
 		0x03, 't', '1', // Key

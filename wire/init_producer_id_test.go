@@ -34,25 +34,25 @@ func TestInitProducerIDGolden(t *testing.T) {
 	txn := &InitProducerIDRequest{TransactionalID: strp("txn"), TransactionTimeoutMs: 60000, ProducerID: -1, ProducerEpoch: -1}
 	idem := &InitProducerIDRequest{TransactionTimeoutMs: 60000, ProducerID: -1, ProducerEpoch: -1}
 	bump := &InitProducerIDRequest{TransactionTimeoutMs: 60000, ProducerID: 0x0102030405060708, ProducerEpoch: 9}
-	checkGolden(t, "txn request", txn, 0, []byte{
+	checkGoldenBytes(t, "txn request", txn, 0, []byte{
 		0x00, 0x03, 't', 'x', 'n', // TransactionalId: int16 length 3
 		0x00, 0x00, 0xea, 0x60, // TransactionTimeoutMs 60000
 	})
-	checkGolden(t, "idempotent request", idem, 0, []byte{
+	checkGoldenBytes(t, "idempotent request", idem, 0, []byte{
 		0xff, 0xff, // TransactionalId null: int16 -1
 		0x00, 0x00, 0xea, 0x60,
 	})
-	checkGolden(t, "txn request", txn, 2, []byte{
+	checkGoldenBytes(t, "txn request", txn, 2, []byte{
 		0x04, 't', 'x', 'n', // compact string: uvarint 3+1
 		0x00, 0x00, 0xea, 0x60,
 		0x00, // no tagged fields
 	})
-	checkGolden(t, "idempotent request", idem, 2, []byte{
+	checkGoldenBytes(t, "idempotent request", idem, 2, []byte{
 		0x00, // compact null string
 		0x00, 0x00, 0xea, 0x60,
 		0x00,
 	})
-	checkGolden(t, "epoch bump request", bump, 3, []byte{
+	checkGoldenBytes(t, "epoch bump request", bump, 3, []byte{
 		0x00,
 		0x00, 0x00, 0xea, 0x60,
 		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, // ProducerId
@@ -60,13 +60,13 @@ func TestInitProducerIDGolden(t *testing.T) {
 		0x00,
 	})
 	resp := &InitProducerIDResponse{ProducerID: 1000, ProducerEpoch: 0}
-	checkGolden(t, "response", resp, 0, []byte{
+	checkGoldenBytes(t, "response", resp, 0, []byte{
 		0x00, 0x00, 0x00, 0x00, // ThrottleTimeMs
 		0x00, 0x00, // ErrorCode
 		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xe8, // ProducerId 1000
 		0x00, 0x00, // ProducerEpoch
 	})
-	checkGolden(t, "response", resp, 2, []byte{
+	checkGoldenBytes(t, "response", resp, 2, []byte{
 		0x00, 0x00, 0x00, 0x00,
 		0x00, 0x00,
 		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xe8,

@@ -113,7 +113,7 @@ func (q *MetadataRequest) Decode(b []byte, version int16) error {
 		q.IncludeTopicAuthorizedOperations = r.Bool()
 	}
 	r.Tags(flex, nil)
-	return decodeError("MetadataRequest", version, r.Complete())
+	return decodeError(KeyMetadata, version, "request", r.Complete())
 }
 
 // AuthorizedOperationsOmitted is the value of MetadataResponse.ClusterAuthorizedOperations
@@ -343,7 +343,7 @@ func (p *MetadataResponse) Decode(b []byte, version int16) error {
 		p.ErrorCode = r.Int16()
 	}
 	r.Tags(flex, nil)
-	return decodeError("MetadataResponse", version, r.Complete())
+	return decodeError(KeyMetadata, version, "response", r.Complete())
 }
 
 // appendStringPtr appends *s as a non-null string, or the empty string when s is nil: the

@@ -102,7 +102,7 @@ func (q *ProduceRequest) Decode(b []byte, version int16) error {
 		r.Tags(flex, nil)
 	}
 	r.Tags(flex, nil)
-	return decodeError("ProduceRequest", version, r.Complete())
+	return decodeError(KeyProduce, version, "request", r.Complete())
 }
 
 // produceTopicMinSize is the smallest encoding of a topic of a Produce request or response:
@@ -319,7 +319,7 @@ func (p *ProduceResponse) Decode(b []byte, version int16) error {
 		endpoints = nil
 	}
 	p.NodeEndpoints = endpoints
-	return decodeError("ProduceResponse", version, r.Complete())
+	return decodeError(KeyProduce, version, "response", r.Complete())
 }
 
 func (pt *ProducePartitionResponse) decode(r *Reader, version int16, flex bool) {

@@ -34,27 +34,27 @@ func TestSaslAuthenticateRoundTrip(t *testing.T) { runMsgCases(t, saslAuthentica
 
 func TestSaslAuthenticateGolden(t *testing.T) {
 	req := &SaslAuthenticateRequest{AuthBytes: []byte("\x00u\x00p")}
-	checkGolden(t, "request", req, 1, []byte{
+	checkGoldenBytes(t, "request", req, 1, []byte{
 		0x00, 0x00, 0x00, 0x04, 0x00, 'u', 0x00, 'p', // AuthBytes: int32 length 4
 	})
-	checkGolden(t, "request", req, 2, []byte{
+	checkGoldenBytes(t, "request", req, 2, []byte{
 		0x05, 0x00, 'u', 0x00, 'p', // compact bytes: uvarint 4+1
 		0x00, // no tagged fields
 	})
 	resp := &SaslAuthenticateResponse{AuthBytes: []byte{}, SessionLifetimeMs: 1000}
-	checkGolden(t, "response", &SaslAuthenticateResponse{AuthBytes: []byte{}}, 0, []byte{
+	checkGoldenBytes(t, "response", &SaslAuthenticateResponse{AuthBytes: []byte{}}, 0, []byte{
 		0x00, 0x00, // ErrorCode
 		0xff, 0xff, // ErrorMessage null
 		0x00, 0x00, 0x00, 0x00, // AuthBytes empty
 	})
-	checkGolden(t, "response", resp, 1, []byte{
+	checkGoldenBytes(t, "response", resp, 1, []byte{
 		0x00, 0x00,
 		0xff, 0xff,
 		0x00, 0x00, 0x00, 0x00,
 		0, 0, 0, 0, 0, 0, 0x03, 0xe8, // SessionLifetimeMs 1000
 	})
 	failed := &SaslAuthenticateResponse{ErrorCode: 58, ErrorMessage: strp("no"), AuthBytes: []byte{}}
-	checkGolden(t, "response", failed, 2, []byte{
+	checkGoldenBytes(t, "response", failed, 2, []byte{
 		0x00, 0x3a, // ErrorCode 58 SASL_AUTHENTICATION_FAILED
 		0x03, 'n', 'o', // compact string
 		0x01,                   // compact bytes, empty

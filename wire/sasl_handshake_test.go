@@ -24,10 +24,10 @@ func TestSaslHandshakeRoundTrip(t *testing.T) { runMsgCases(t, saslHandshakeCase
 
 func TestSaslHandshakeGolden(t *testing.T) {
 	for _, v := range []int16{0, 1} {
-		checkGolden(t, "request", &SaslHandshakeRequest{Mechanism: "PLAIN"}, v, []byte{
+		checkGoldenBytes(t, "request", &SaslHandshakeRequest{Mechanism: "PLAIN"}, v, []byte{
 			0x00, 0x05, 'P', 'L', 'A', 'I', 'N', // Mechanism
 		})
-		checkGolden(t, "response", &SaslHandshakeResponse{Mechanisms: []string{"PLAIN", "SCRAM-SHA-256"}}, v, []byte{
+		checkGoldenBytes(t, "response", &SaslHandshakeResponse{Mechanisms: []string{"PLAIN", "SCRAM-SHA-256"}}, v, []byte{
 			0x00, 0x00, // ErrorCode
 			0x00, 0x00, 0x00, 0x02, // Mechanisms: 2
 			0x00, 0x05, 'P', 'L', 'A', 'I', 'N',

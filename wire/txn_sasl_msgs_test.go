@@ -54,21 +54,6 @@ func shallowCopy(m wireMsg) wireMsg {
 	return c
 }
 
-func strp(s string) *string { return &s }
-
-// versionsOf returns every version this package implements for key.
-func versionsOf(t testing.TB, key int16) []int16 {
-	a, ok := LookupAPI(key)
-	if !ok {
-		t.Fatalf("api key %d not implemented", key)
-	}
-	var vs []int16
-	for v := a.Min; v <= a.Max; v++ {
-		vs = append(vs, v)
-	}
-	return vs
-}
-
 // runMsgCases checks each case: the encoding decodes to want (also into a receiver holding
 // other values, so Decode must reset it), re-encodes to the same bytes, AppendTo appends,
 // every truncation and a trailing byte are errors.
@@ -113,7 +98,7 @@ func runMsgCases(t *testing.T, cases []msgCase) {
 }
 
 // checkGolden checks that m encodes at version to want, and that want decodes back to m.
-func checkGolden(t *testing.T, name string, m wireMsg, version int16, want []byte) {
+func checkGoldenBytes(t *testing.T, name string, m wireMsg, version int16, want []byte) {
 	t.Helper()
 	if got := m.AppendTo(nil, version); !bytes.Equal(got, want) {
 		t.Errorf("%s v%d:\n got % x\nwant % x", name, version, got, want)
