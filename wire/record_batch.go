@@ -348,7 +348,8 @@ func decodeRecord(body []byte) (Record, error) {
 // compressed region is hostile too. Records alias b or decompress's output.
 //
 // rest is the bytes after the batch; it is returned whenever the header was valid, even if
-// the records were not, so a caller can skip to the next batch.
+// the records were not, so a caller can skip to the next batch. Every error wraps
+// [ErrCorruptBatch], except the one for a compressed batch with a nil decompress.
 func DecodeBatch(b []byte, decompress func(codec int8, src []byte) ([]byte, error)) (BatchHeader, []Record, []byte, error) {
 	h, records, rest, err := ParseBatchHeader(b)
 	if err != nil {
