@@ -11,6 +11,7 @@ package wire
 import (
 	"encoding/binary"
 	"math"
+	"math/bits"
 )
 
 // AppendInt8 appends v.
@@ -49,6 +50,38 @@ func AppendVarint(dst []byte, v int32) []byte { return binary.AppendVarint(dst, 
 
 // AppendVarlong appends v as a zigzag varlong, as the record format uses.
 func AppendVarlong(dst []byte, v int64) []byte { return binary.AppendVarint(dst, v) }
+
+// AppendVarintBytes appends b with a zigzag varint length, -1 when b is nil (null): the
+// encoding of record keys, values and header values.
+func AppendVarintBytes(dst []byte, b []byte) []byte {
+	if b == nil {
+		return append(dst, 1) // zigzag(-1)
+	}
+	dst = binary.AppendVarint(dst, int64(len(b)))
+	return append(dst, b...)
+}
+
+// AppendVarintString appends s with a zigzag varint length: the encoding of record header
+// keys, which are never null.
+func AppendVarintString(dst []byte, s string) []byte {
+	dst = binary.AppendVarint(dst, int64(len(s)))
+	return append(dst, s...)
+}
+
+// varlongSize returns the number of bytes AppendVarlong(v) appends.
+func varlongSize(v int64) int {
+	u := uint64(v<<1) ^ uint64(v>>63)
+	return (bits.Len64(u|1) + 6) / 7
+}
+
+// varintBytesSize returns the number of bytes AppendVarintBytes appends for a value of n
+// bytes, or for null when n < 0.
+func varintBytesSize(n int) int {
+	if n < 0 {
+		return 1
+	}
+	return varlongSize(int64(n)) + n
+}
 
 // AppendUUID appends the 16 raw bytes of id.
 func AppendUUID(dst []byte, id UUID) []byte { return append(dst, id[:]...) }

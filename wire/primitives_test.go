@@ -33,6 +33,10 @@ func TestPrimitivesRoundTrip(t *testing.T) {
 		b = AppendInt8(b, 2)
 		b = AppendTags(b, []TaggedField{{0, []byte{7}}, {5, []byte("ab")}}, flex)
 		b = AppendFloat64(b, 1.5)
+		b = AppendVarintBytes(b, nil)
+		b = AppendVarintBytes(b, []byte{})
+		b = AppendVarintBytes(b, []byte("xyz"))
+		b = AppendVarintString(b, "héllo")
 
 		r := NewReader(b)
 		check := func(name string, got, want any) {
@@ -79,6 +83,14 @@ func TestPrimitivesRoundTrip(t *testing.T) {
 			t.Errorf("non-flexible read tags %v", tags)
 		}
 		check("float", r.Float64(), 1.5)
+		if v := r.VarintBytes(); v != nil {
+			t.Errorf("null varint bytes decoded as %v", v)
+		}
+		if v := r.VarintBytes(); v == nil || len(v) != 0 {
+			t.Errorf("empty varint bytes decoded as %v", v)
+		}
+		check("varint bytes", string(r.VarintBytes()), "xyz")
+		check("varint string", string(r.VarintBytes()), "héllo")
 		if err := r.Complete(); err != nil {
 			t.Fatalf("flex=%v: %v", flex, err)
 		}
@@ -105,6 +117,8 @@ func TestReaderHostile(t *testing.T) {
 		"tag count too big":      {[]byte{0x7f}, func(r *Reader) { r.Tags(true, nil) }},
 		"tags out of order":      {[]byte{2, 3, 0, 1, 0}, func(r *Reader) { r.Tags(true, nil) }},
 		"tag data past the end":  {[]byte{1, 0, 9, 1}, func(r *Reader) { r.Tags(true, nil) }},
+		"varint bytes -2":        {AppendVarlong(nil, -2), func(r *Reader) { r.VarintBytes() }},
+		"varint bytes past end":  {[]byte{6, 'a'}, func(r *Reader) { r.VarintBytes() }},
 		"trailing bytes":         {[]byte{0, 0}, func(r *Reader) { r.Int8() }},
 		"read after first error": {[]byte{0}, func(r *Reader) { r.Int32(); r.Int8() }},
 	}
@@ -207,5 +221,26 @@ func TestReuseSlice(t *testing.T) {
 	grown := reuseSlice(s, 10)
 	if len(grown) != 10 || &grown[0] == &s[0] || len(grown[0]) != 1 || grown[0][0] != 7 {
 		t.Fatalf("growing lost elements: %v", grown)
+	}
+}
+
+func TestVarlongSize(t *testing.T) {
+	vals := []int64{0, 1, -1, 63, -64, 64, -65, 8191, -8192, 8192, math.MaxInt32, math.MinInt32, math.MaxInt64, math.MinInt64}
+	for sh := range 63 {
+		vals = append(vals, 1<<sh, -(1 << sh), 1<<sh-1, -(1<<sh)-1)
+	}
+	for _, v := range vals {
+		if got, want := varlongSize(v), len(AppendVarlong(nil, v)); got != want {
+			t.Errorf("varlongSize(%d) = %d, AppendVarlong wrote %d", v, got, want)
+		}
+	}
+	for _, n := range []int{-1, 0, 1, 63, 64, 100000} {
+		b := []byte(nil)
+		if n >= 0 {
+			b = make([]byte, n)
+		}
+		if got, want := varintBytesSize(n), len(AppendVarintBytes(nil, b)); got != want {
+			t.Errorf("varintBytesSize(%d) = %d, AppendVarintBytes wrote %d", n, got, want)
+		}
 	}
 }

@@ -244,6 +244,21 @@ func (r *Reader) Bytes(flexible bool) []byte {
 	return r.take(n)
 }
 
+// VarintBytes reads bytes with a zigzag varint length, as the record format stores keys,
+// values and header values: -1 is null and yields nil, other negative lengths are errors.
+// The result aliases the input.
+func (r *Reader) VarintBytes() []byte {
+	n := r.Varint()
+	if r.err != nil || n == -1 {
+		return nil
+	}
+	if n < -1 {
+		r.Failf("negative length %d", n)
+		return nil
+	}
+	return r.take(int(n))
+}
+
 // ArrayLen reads an array count (int32, or compact when flexible) and returns it, or -1 for
 // a null array. Each element takes at least minElemSize bytes on the wire (use 1 when unsure),
 // so a count larger than the bytes left could hold is rejected before anything is allocated.
