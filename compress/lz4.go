@@ -1,0 +1,101 @@
+package compress
+
+import (
+	"bytes"
+	"encoding/binary"
+	"slices"
+	"sync"
+
+	"github.com/pierrec/lz4/v4"
+)
+
+// The LZ4 frame the Java client writes (Lz4BlockOutputStream): the magic 0x184D2204
+// (little-endian), FLG 0x60 (version 01, independent blocks, no block checksum, no content
+// size, no content checksum), BD 0x40 (64 KiB maximum block size), and the descriptor
+// checksum (xxHash32(FLG, BD; seed 0) >> 8) & 0xFF = 0x82. Then blocks of at most 64 KiB
+// of input, each an int32 little-endian size — its high bit set when the block is stored
+// uncompressed — and the data; then a zero size as the end mark.
+var lz4FrameHeader = [7]byte{0x04, 0x22, 0x4d, 0x18, 0x60, 0x40, 0x82}
+
+const (
+	lz4BlockInput   = 64 << 10
+	lz4Uncompressed = 1 << 31
+)
+
+// lz4SearchDepth maps a compression.lz4.level to the high-compression search depth, 0 for
+// the fast compressor (see NewCompressor).
+func lz4SearchDepth(level int) int {
+	if level == lz4DefaultLevel {
+		return 0
+	}
+	return 1 << (level - 1)
+}
+
+// lz4Encoder holds the block compressors' hash tables, which are too large to allocate
+// per batch.
+type lz4Encoder struct {
+	fast lz4.Compressor
+	hc   lz4.CompressorHC
+}
+
+// appendLZ4 writes the frame itself rather than through lz4.Writer, so that its layout is
+// exactly the Java client's and the blocks are compressed straight into dst.
+func (c *Compressor) appendLZ4(dst, src []byte) []byte {
+	e := c.pool.Get().(*lz4Encoder)
+	e.hc.Level = lz4.CompressionLevel(c.lz4Depth)
+	dst = append(dst, lz4FrameHeader[:]...)
+	for len(src) > 0 {
+		n := min(len(src), lz4BlockInput)
+		block := src[:n]
+		src = src[n:]
+		off := len(dst)
+		dst = slices.Grow(dst, 4+n)
+		dst = dst[:off+4+n]
+		// A compressed block is used only if it is smaller than the input, as in Java;
+		// the compressors return 0 (or an error) when it does not fit in n bytes.
+		out := dst[off+4 : off+4+n : off+4+n]
+		var k int
+		var err error
+		if c.lz4Depth == 0 {
+			k, err = e.fast.CompressBlock(block, out)
+		} else {
+			k, err = e.hc.CompressBlock(block, out)
+		}
+		if err != nil || k <= 0 || k >= n {
+			copy(out, block)
+			binary.LittleEndian.PutUint32(dst[off:], uint32(n)|lz4Uncompressed)
+			continue
+		}
+		binary.LittleEndian.PutUint32(dst[off:], uint32(k))
+		dst = dst[:off+4+k]
+	}
+	c.pool.Put(e)
+	return binary.LittleEndian.AppendUint32(dst, 0)
+}
+
+// lz4Decoder is a pooled frame reader with the source reader it reads from.
+type lz4Decoder struct {
+	src   bytes.Reader
+	zr    *lz4.Reader
+	probe [1]byte
+}
+
+var lz4Decoders = sync.Pool{New: func() any { return &lz4Decoder{zr: lz4.NewReader(nil)} }}
+
+// decompressLZ4 reads any valid LZ4 frame (or concatenation of frames, skippable frames
+// included) through the capped reader: dependent blocks, checksums, content sizes and
+// other block sizes too, though the Java reader refuses some of these.
+func decompressLZ4(dst, src []byte, maxSize int) ([]byte, error) {
+	d := lz4Decoders.Get().(*lz4Decoder)
+	defer lz4Decoders.Put(d)
+	d.src.Reset(src)
+	d.zr.Reset(&d.src)
+	out, err := readCapped(dst, d.zr, maxSize, lz4SizeHint*len(src), d.probe[:])
+	// Release the source and the reader's block buffer before pooling.
+	d.zr.Reset(nil)
+	d.src.Reset(nil)
+	return out, err
+}
+
+// lz4SizeHint is the expected compression ratio, used for the first output buffer.
+const lz4SizeHint = 4
