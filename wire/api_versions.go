@@ -58,7 +58,8 @@ type ApiVersionsResponse struct {
 	// SupportedFeatures lists the feature flags the broker supports (v3+, tag 0, KIP-584).
 	SupportedFeatures []SupportedFeature
 	// FinalizedFeaturesEpoch is the epoch of FinalizedFeatures (v3+, tag 1); -1, the Kafka
-	// default and the value decoded when absent, means unknown. It is written only when not -1.
+	// default and the value decoded when absent, means unknown. It is written only when not
+	// -1, so a broker with no finalized features sets it to -1 rather than leaving it 0.
 	FinalizedFeaturesEpoch int64
 	// FinalizedFeatures lists the cluster-wide finalized feature levels (v3+, tag 2).
 	FinalizedFeatures []FinalizedFeature

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -231,4 +232,23 @@ func FuzzApiVersionsResponseDecode(f *testing.F) {
 			checkFuzzStable(t, &p, newApiVersionsResponse, v)
 		}
 	})
+}
+
+// A broker too old for ApiVersions v4 answers with a v0 body carrying UNSUPPORTED_VERSION and
+// its own ApiVersions range; the client reads it at v0 and asks again at that range's max.
+func ExampleApiVersionsResponse_DecodeWithFallback() {
+	old := &ApiVersionsResponse{ErrorCode: 35, APIKeys: []ApiVersionsKey{{KeyApiVersions, 0, 2}}}
+	body := old.AppendTo(nil, 0)
+
+	var resp ApiVersionsResponse
+	decodedAt, err := resp.DecodeWithFallback(body, 4)
+	fmt.Println(decodedAt, err, ErrorForCode(resp.ErrorCode))
+	for _, k := range resp.APIKeys {
+		if k.APIKey == KeyApiVersions {
+			fmt.Println("retry ApiVersions at", k.MaxVersion)
+		}
+	}
+	// Output:
+	// 0 <nil> kafka: UNSUPPORTED_VERSION (35): the version of API is not supported
+	// retry ApiVersions at 2
 }

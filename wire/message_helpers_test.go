@@ -181,3 +181,53 @@ func checkFuzzStable(t *testing.T, first message, fresh func() message, version 
 		t.Fatalf("v%d: encoding unstable\n%x\n%x", version, enc, again)
 	}
 }
+
+var (
+	_ Request  = (*ApiVersionsRequest)(nil)
+	_ Response = (*ApiVersionsResponse)(nil)
+	_ Request  = (*MetadataRequest)(nil)
+	_ Response = (*MetadataResponse)(nil)
+	_ Request  = (*ProduceRequest)(nil)
+	_ Response = (*ProduceResponse)(nil)
+)
+
+// TestMessagesInFrames sends each request and response through the framing of header.go at
+// its highest version and decodes it back from the frame.
+func TestMessagesInFrames(t *testing.T) {
+	cases := []struct {
+		key       int16
+		req       Request
+		freshReq  func() message
+		resp      Response
+		freshResp func() message
+	}{
+		{KeyApiVersions, &ApiVersionsRequest{ClientSoftwareName: "gregor", ClientSoftwareVersion: "1"}, newApiVersionsRequest,
+			fullApiVersionsResponse(4), newApiVersionsResponse},
+		{KeyMetadata, fullMetadataRequest(13), newMetadataRequest, fullMetadataResponse(13), newMetadataResponse},
+		{KeyProduce, fullProduceRequest(13), newProduceRequest, fullProduceResponse(13), newProduceResponse},
+	}
+	for _, c := range cases {
+		a, _ := LookupAPI(c.key)
+		if c.req.Key() != c.key || c.resp.Key() != c.key {
+			t.Fatalf("%s: Key() = %d, %d", a.Name, c.req.Key(), c.resp.Key())
+		}
+		frame := AppendRequest(nil, RequestHeader{APIVersion: a.Max, CorrelationID: 7, ClientID: strp("c")}, c.req)
+		h, body, err := ParseRequestHeader(frame[4:])
+		if err != nil || h.APIKey != c.key || h.CorrelationID != 7 {
+			t.Fatalf("%s: request header %+v, %v", a.Name, h, err)
+		}
+		gotReq := c.freshReq()
+		if err := gotReq.Decode(body, a.Max); err != nil || !reflect.DeepEqual(gotReq, c.req) {
+			t.Fatalf("%s: request from frame: %v\n%s", a.Name, err, dump(gotReq))
+		}
+		frame = AppendResponse(nil, 7, a.Max, c.resp)
+		id, body, err := ParseResponseHeader(frame[4:], c.key, a.Max)
+		if err != nil || id != 7 {
+			t.Fatalf("%s: response header %d, %v", a.Name, id, err)
+		}
+		gotResp := c.freshResp()
+		if err := gotResp.Decode(body, a.Max); err != nil || !reflect.DeepEqual(gotResp, c.resp) {
+			t.Fatalf("%s: response from frame: %v\n%s", a.Name, err, dump(gotResp))
+		}
+	}
+}

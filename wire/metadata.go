@@ -8,7 +8,8 @@ type MetadataRequest struct {
 	// which at v0 means all topics (and decodes to nil).
 	Topics []MetadataRequestTopic
 	// AllowAutoTopicCreation lets the broker create missing topics if it is configured to
-	// (v4+). Kafka's default, and the value decoded below v4, is true.
+	// (v4+). Kafka's default, and the value decoded below v4, is true; Go's zero value is
+	// false, so set it explicitly.
 	AllowAutoTopicCreation bool
 	// IncludeClusterAuthorizedOperations asks for the cluster's authorized operations (v8–10;
 	// KIP-700 moved them to DescribeCluster).

@@ -29,9 +29,9 @@ type ProduceTopic struct {
 type ProducePartition struct {
 	// Index is the partition's number.
 	Index int32
-	// Records holds one encoded RecordBatch v2 (Kafka 4 brokers accept exactly one per
-	// partition), written as raw nullable bytes: nil is written as null. A decoded Records
-	// aliases the decoded input and is not parsed.
+	// Records holds the partition's encoded RecordBatch v2 data (brokers accept exactly one
+	// batch per partition from Produce v3), written as raw nullable bytes: nil is written as
+	// null. A decoded Records aliases the decoded input and is not parsed.
 	Records []byte
 }
 
