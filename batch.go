@@ -1,0 +1,258 @@
+package producer
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gregor-kafka/producer/compress"
+	"github.com/gregor-kafka/producer/wire"
+)
+
+// recordOverhead bounds what a record's offset and timestamp deltas can add to the size
+// wire.RecordSize gives with both at zero (5-byte varint, 10-byte varlong, less 2).
+const recordOverhead = 13
+
+// completion is what to do when one record of a batch completes: call cb, or fill fut.
+type completion struct {
+	index int32 // the record's offset delta in its batch
+	ts    int64 // the record's timestamp, ms
+	cb    Callback
+	fut   *Future
+}
+
+// batch is one RecordBatch of one partition: open while records are appended to it, then
+// sealed, sent (maybe several times), and completed.
+type batch struct {
+	part *partition
+	// buf holds the 61 reserved header bytes and the records, uncompressed.
+	buf      []byte
+	count    int32
+	firstTs  int64
+	maxTs    int64
+	created  time.Time
+	memBytes int64
+	comps    []completion
+
+	// Set when the batch is first drained, reused by every retry (an idempotent retry must
+	// resend the same bytes).
+	wireBuf []byte
+	// Guarded by the partition's mu.
+	attempts int
+	retryAt  time.Time
+
+	// Results, written by the response handler before the batch is completed.
+	err           error
+	baseOffset    int64
+	logAppendTime int64
+}
+
+// partition is the accumulator of one topic partition: the open batch and the sealed
+// batches waiting to be sent, in order. Each has its own mutex; there is no producer-wide
+// lock on the send path.
+type partition struct {
+	topic *topicState
+	id    int32
+
+	// leader is the node id of the partition leader, -1 when unknown.
+	leader atomic.Int32
+
+	mu       sync.Mutex
+	open     *batch
+	queue    []*batch // sealed, oldest first
+	inFlight *batch   // the batch being sent; at most one per partition, so order holds
+	// created and completed count batches, for Flush.
+	created   uint64
+	completed uint64
+}
+
+// appendRecord encodes one record into the partition's open batch, sealing the batch and
+// starting a new one as batch.size says. It reports whether the partition's sink should be
+// woken: a batch was sealed, or a new batch started (its linger timer must be armed).
+func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, size int, cb Callback, fut *Future) (wake bool) {
+	pa.mu.Lock()
+	b := pa.open
+	if b != nil && len(b.buf)+size+recordOverhead > p.cfg.BatchSize+wire.RecordBatchHeaderSize {
+		pa.sealLocked()
+		b = nil
+		wake = true
+	}
+	if b == nil {
+		b = p.newBatch(pa, size)
+		pa.open = b
+		pa.created++
+		b.firstTs, b.maxTs = ts, ts
+		wake = true
+	}
+	b.buf = wire.AppendRecord(b.buf, b.count, ts-b.firstTs, rec.Key, rec.Value, rec.Headers)
+	if cb != nil || fut != nil {
+		b.comps = append(b.comps, completion{index: b.count, ts: ts, cb: cb, fut: fut})
+	}
+	b.count++
+	b.maxTs = max(b.maxTs, ts)
+	b.memBytes += int64(size)
+	if len(b.buf) >= p.cfg.BatchSize+wire.RecordBatchHeaderSize {
+		pa.sealLocked()
+		wake = true
+	}
+	pa.mu.Unlock()
+	return wake
+}
+
+// sealLocked moves the open batch, if any, to the queue. pa.mu is held.
+func (pa *partition) sealLocked() {
+	if pa.open != nil {
+		pa.queue = append(pa.queue, pa.open)
+		pa.open = nil
+	}
+}
+
+// bufPool recycles batch buffers of the default capacity.
+type bufPool struct {
+	size int
+	pool sync.Pool
+}
+
+func (bp *bufPool) get(need int) []byte {
+	if need > bp.size {
+		return make([]byte, 0, need)
+	}
+	if v := bp.pool.Get(); v != nil {
+		return (*(v.(*[]byte)))[:0]
+	}
+	return make([]byte, 0, bp.size)
+}
+
+func (bp *bufPool) put(b []byte) {
+	if cap(b) != bp.size {
+		return
+	}
+	bp.pool.Put(&b)
+}
+
+// newBatch returns an empty batch for pa with room for a first record of size bytes.
+func (p *Producer) newBatch(pa *partition, size int) *batch {
+	b := p.batches.Get().(*batch)
+	b.part = pa
+	b.created = time.Now()
+	b.buf = p.bufs.get(max(p.cfg.BatchSize, size+recordOverhead) + wire.RecordBatchHeaderSize)
+	b.buf = b.buf[:wire.RecordBatchHeaderSize]
+	return b
+}
+
+// recycle returns b's buffers to the pools once it is completed.
+func (p *Producer) recycle(b *batch) {
+	p.bufs.put(b.buf)
+	if len(b.wireBuf) > 0 && &b.wireBuf[0] != &b.buf[0] {
+		p.bufs.put(b.wireBuf)
+	}
+	clear(b.comps)
+	*b = batch{comps: b.comps[:0]}
+	p.batches.Put(b)
+}
+
+// finish builds the bytes sent for b: compressed when a codec is set, with header, length
+// and CRC filled in. It runs once per batch; retries resend the same bytes.
+func (p *Producer) finish(b *batch, producerID int64, epoch int16, baseSeq int32, transactional bool) error {
+	h := wire.BatchHeader{
+		PartitionLeaderEpoch: -1,
+		LastOffsetDelta:      b.count - 1,
+		BaseTimestamp:        b.firstTs,
+		MaxTimestamp:         b.maxTs,
+		ProducerID:           producerID,
+		ProducerEpoch:        epoch,
+		BaseSequence:         baseSeq,
+		NumRecords:           b.count,
+	}
+	if transactional {
+		h.Attributes |= wire.AttrTransactional
+	}
+	if p.cfg.Compression == compress.None {
+		b.wireBuf = b.buf
+	} else {
+		h.Attributes |= int16(p.cfg.Compression)
+		out := p.bufs.get(len(b.buf))[:wire.RecordBatchHeaderSize]
+		out, err := p.compressor.AppendCompress(out, b.buf[wire.RecordBatchHeaderSize:])
+		if err != nil {
+			p.bufs.put(out)
+			return err
+		}
+		b.wireBuf = out
+	}
+	wire.FinishBatch(b.wireBuf, &h)
+	return nil
+}
+
+// memLimiter is buffer.memory: the bytes of records accepted and not yet completed.
+type memLimiter struct {
+	limit   int64
+	used    atomic.Int64
+	waiters atomic.Int32
+	mu      sync.Mutex
+	freed   chan struct{} // closed and replaced when memory is released and someone waits
+}
+
+func (m *memLimiter) tryAcquire(n int64) bool {
+	for {
+		u := m.used.Load()
+		if u+n > m.limit {
+			return false
+		}
+		if m.used.CompareAndSwap(u, u+n) {
+			return true
+		}
+	}
+}
+
+// acquire takes n bytes, waiting for releases until ctx ends, closing is closed, or
+// maxBlock passes.
+func (m *memLimiter) acquire(ctx context.Context, n int64, maxBlock time.Duration, closing <-chan struct{}) error {
+	if m.tryAcquire(n) {
+		return nil
+	}
+	m.waiters.Add(1)
+	defer m.waiters.Add(-1)
+	var timeout <-chan time.Time
+	if maxBlock > 0 {
+		t := time.NewTimer(maxBlock)
+		defer t.Stop()
+		timeout = t.C
+	}
+	for {
+		m.mu.Lock()
+		if m.freed == nil {
+			m.freed = make(chan struct{})
+		}
+		ch := m.freed
+		m.mu.Unlock()
+		if m.tryAcquire(n) {
+			return nil
+		}
+		if maxBlock <= 0 {
+			return ErrBufferFull
+		}
+		select {
+		case <-ch:
+		case <-timeout:
+			return ErrBufferFull
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-closing:
+			return ErrClosed
+		}
+	}
+}
+
+func (m *memLimiter) release(n int64) {
+	m.used.Add(-n)
+	if m.waiters.Load() == 0 {
+		return
+	}
+	m.mu.Lock()
+	if m.freed != nil {
+		close(m.freed)
+		m.freed = nil
+	}
+	m.mu.Unlock()
+}

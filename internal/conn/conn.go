@@ -1,0 +1,378 @@
+// Package conn is one client connection to a Kafka broker: dialing with the configured socket
+// buffers, ApiVersions negotiation (KIP-511), correlation ids, pipelined requests whose
+// responses are read in order by one reader goroutine, and request deadlines.
+package conn
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gregor-kafka/producer/wire"
+)
+
+// ErrClosed is the error of calls on, or pending on, a connection that was closed.
+var ErrClosed = errors.New("conn: connection closed")
+
+// ErrRequestTimeout is the error of requests whose answer did not come within the request
+// timeout; the connection is closed with them, since later answers cannot be trusted.
+var ErrRequestTimeout = errors.New("conn: request timed out")
+
+// Options configure a connection.
+type Options struct {
+	ClientID string
+	// SendBufferBytes and ReceiveBufferBytes set the socket buffers; 0 or -1 keeps the OS
+	// defaults.
+	SendBufferBytes, ReceiveBufferBytes int
+	// RequestTimeout bounds each request's wait for its answer; 0 means 30 s.
+	RequestTimeout time.Duration
+	// MaxResponseSize caps a response frame; 0 means 100 MiB.
+	MaxResponseSize int
+	// Dialer dials; nil means a net.Dialer.
+	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
+	// SoftwareName and SoftwareVersion go in ApiVersions v3+ (KIP-511).
+	SoftwareName, SoftwareVersion string
+}
+
+// Handler receives the answer to a request sent with [Conn.Send]: the response body, or
+// the error that ended the request. It runs on the connection's reader goroutine, must not
+// block, and must not keep body after returning.
+type Handler interface {
+	HandleResponse(body []byte, err error)
+}
+
+// Conn is a connection to one broker. Its methods are safe for concurrent use.
+type Conn struct {
+	nc       net.Conn
+	addr     string
+	opts     Options
+	clientID *string
+	versions [64]int16 // by API key: the version to use, or -1 when none is shared
+
+	wmu  sync.Mutex // guards wbuf, corr and the order of pending with writes
+	wbuf []byte
+	corr int32
+
+	pmu        sync.Mutex
+	pending    []pendingCall // FIFO of requests awaiting an answer, from head
+	head       int
+	err        error // set once when the connection dies
+	dead       chan struct{}
+	readerDone chan struct{}
+	lastUse    time.Time
+}
+
+type pendingCall struct {
+	corr     int32
+	key, ver int16
+	deadline time.Time
+	h        Handler
+}
+
+// Dial connects to addr, negotiates API versions and starts the reader goroutine.
+func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = 30 * time.Second
+	}
+	if opts.MaxResponseSize <= 0 {
+		opts.MaxResponseSize = 100 << 20
+	}
+	if opts.SoftwareName == "" {
+		opts.SoftwareName, opts.SoftwareVersion = "gregor", "0.1.0"
+	}
+	dial := opts.Dialer
+	if dial == nil {
+		d := &net.Dialer{Timeout: opts.RequestTimeout}
+		dial = d.DialContext
+	}
+	nc, err := dial(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("conn: dial %s: %w", addr, err)
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		if opts.SendBufferBytes > 0 {
+			_ = tc.SetWriteBuffer(opts.SendBufferBytes)
+		}
+		if opts.ReceiveBufferBytes > 0 {
+			_ = tc.SetReadBuffer(opts.ReceiveBufferBytes)
+		}
+		_ = tc.SetNoDelay(true)
+	}
+	c := &Conn{nc: nc, addr: addr, opts: opts, dead: make(chan struct{}), readerDone: make(chan struct{}), lastUse: time.Now()}
+	c.clientID = &c.opts.ClientID
+	for i := range c.versions {
+		c.versions[i] = -1
+	}
+	av, _ := wire.LookupAPI(wire.KeyApiVersions)
+	c.versions[wire.KeyApiVersions] = av.Max
+	go c.readLoop()
+	if err := c.negotiate(ctx); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("conn: %s: %w", addr, err)
+	}
+	return c, nil
+}
+
+// negotiate sends ApiVersions and keeps, for each API, the highest version both sides
+// support. A broker that does not know our ApiVersions version answers with a v0 body and
+// error UNSUPPORTED_VERSION (KIP-511); we then ask again at the highest version it gave.
+func (c *Conn) negotiate(ctx context.Context) error {
+	req := &wire.ApiVersionsRequest{ClientSoftwareName: c.opts.SoftwareName, ClientSoftwareVersion: c.opts.SoftwareVersion}
+	var resp wire.ApiVersionsResponse
+	for attempt := 0; ; attempt++ {
+		err := c.Call(ctx, req, &resp)
+		if err != nil && !errors.Is(err, wire.ErrUnsupportedVersion) {
+			return fmt.Errorf("ApiVersions: %w", err)
+		}
+		if resp.ErrorCode == 0 && err == nil {
+			break
+		}
+		if attempt > 0 || !errors.Is(wire.ErrorForCode(resp.ErrorCode), wire.ErrUnsupportedVersion) {
+			return fmt.Errorf("ApiVersions: %w", wire.ErrorForCode(resp.ErrorCode))
+		}
+		theirs := int16(0)
+		for _, k := range resp.APIKeys {
+			if k.APIKey == wire.KeyApiVersions {
+				theirs = k.MaxVersion
+			}
+		}
+		c.versions[wire.KeyApiVersions] = min(theirs, c.versions[wire.KeyApiVersions])
+	}
+	for _, ours := range wire.SupportedAPIs() {
+		if ours.Key == wire.KeyApiVersions {
+			continue
+		}
+		for _, k := range resp.APIKeys {
+			if k.APIKey != ours.Key {
+				continue
+			}
+			if v := min(ours.Max, k.MaxVersion); v >= max(ours.Min, k.MinVersion) {
+				c.versions[ours.Key] = v
+			}
+		}
+	}
+	return nil
+}
+
+// Addr returns the address dialed.
+func (c *Conn) Addr() string { return c.addr }
+
+// Version returns the version of API key to use on this connection: the highest both sides
+// support. It fails when the broker supports none of the versions we implement.
+func (c *Conn) Version(key int16) (int16, error) {
+	if key < 0 || int(key) >= len(c.versions) || c.versions[key] < 0 {
+		return 0, fmt.Errorf("conn: broker %s supports no version of %s that we implement: %w",
+			c.addr, wire.APIName(key), wire.ErrUnsupportedVersion)
+	}
+	return c.versions[key], nil
+}
+
+// Done is closed when the connection has died or been closed.
+func (c *Conn) Done() <-chan struct{} { return c.dead }
+
+// Err returns why the connection died, or nil while it is alive.
+func (c *Conn) Err() error {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	return c.err
+}
+
+// Idle returns how long the connection has had no request in flight and none sent.
+func (c *Conn) Idle() time.Duration {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	if c.head < len(c.pending) {
+		return 0
+	}
+	return time.Since(c.lastUse)
+}
+
+// InFlight returns how many requests await their answer.
+func (c *Conn) InFlight() int {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	return len(c.pending) - c.head
+}
+
+// Close closes the connection and waits for its reader goroutine to end; pending requests
+// fail with [ErrClosed]. It must not be called from a [Handler]; use Abort there.
+func (c *Conn) Close() error {
+	c.die(ErrClosed)
+	<-c.readerDone
+	return nil
+}
+
+// Abort closes the connection because of err without waiting; pending requests fail with
+// err. It may be called from a Handler.
+func (c *Conn) Abort(err error) { c.die(err) }
+
+// die closes the connection with err and fails every pending request with it, once.
+func (c *Conn) die(err error) {
+	c.pmu.Lock()
+	if c.err != nil {
+		c.pmu.Unlock()
+		return
+	}
+	c.err = err
+	calls := c.pending[c.head:]
+	c.pending, c.head = nil, 0
+	close(c.dead)
+	c.pmu.Unlock()
+	_ = c.nc.Close()
+	for _, p := range calls {
+		p.h.HandleResponse(nil, err)
+	}
+}
+
+// Send writes req at version and registers h for its answer. With expectResponse, h is
+// called exactly once: with the answer, or with the error that ended the request, also when
+// Send itself fails. With expectResponse false (Produce with acks=0) h is never called. An
+// error means the request was not written (and the connection is dead).
+func (c *Conn) Send(req wire.Request, version int16, expectResponse bool, h Handler) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.corr++
+	hdr := wire.RequestHeader{APIVersion: version, CorrelationID: c.corr, ClientID: c.clientID}
+	c.wbuf = wire.AppendRequest(c.wbuf[:0], hdr, req)
+	now := time.Now()
+	deadline := now.Add(c.opts.RequestTimeout)
+
+	c.pmu.Lock()
+	if c.err != nil {
+		err := c.err
+		c.pmu.Unlock()
+		if expectResponse {
+			h.HandleResponse(nil, err)
+		}
+		return err
+	}
+	c.lastUse = now
+	if expectResponse {
+		if c.head == len(c.pending) {
+			c.pending, c.head = c.pending[:0], 0
+			_ = c.nc.SetReadDeadline(deadline)
+		}
+		c.pending = append(c.pending, pendingCall{corr: c.corr, key: req.Key(), ver: version, deadline: deadline, h: h})
+	}
+	c.pmu.Unlock()
+
+	_ = c.nc.SetWriteDeadline(deadline)
+	if _, err := c.nc.Write(c.wbuf); err != nil {
+		err = fmt.Errorf("conn: write to %s: %w", c.addr, err)
+		c.die(err)
+		return err
+	}
+	if cap(c.wbuf) > 4<<20 { // do not pin a huge buffer after one large request
+		c.wbuf = nil
+	}
+	return nil
+}
+
+// callHandler turns an asynchronous answer into a synchronous one.
+type callHandler struct {
+	resp    wire.Response
+	version int16
+	done    chan error
+}
+
+func (h *callHandler) HandleResponse(body []byte, err error) {
+	if err == nil {
+		err = decodeResponse(h.resp, body, h.version)
+	}
+	h.done <- err
+}
+
+// decodeResponse decodes body into resp. An ApiVersions answer may come as a v0 body
+// whatever version was asked (KIP-511).
+func decodeResponse(resp wire.Response, body []byte, version int16) error {
+	var err error
+	if av, ok := resp.(*wire.ApiVersionsResponse); ok {
+		_, err = av.DecodeWithFallback(body, version)
+	} else {
+		err = resp.Decode(body, version)
+	}
+	if err != nil {
+		return fmt.Errorf("decoding %s v%d response: %w", wire.APIName(resp.Key()), version, err)
+	}
+	return nil
+}
+
+// Call sends req at the negotiated version and decodes the answer into resp. It returns
+// when the answer arrives, the request times out, the connection dies or ctx ends (the
+// request then stays in flight, and its answer is discarded).
+func (c *Conn) Call(ctx context.Context, req wire.Request, resp wire.Response) error {
+	version, err := c.Version(req.Key())
+	if err != nil {
+		return err
+	}
+	h := &callHandler{resp: resp, version: version, done: make(chan error, 1)}
+	if err := c.Send(req, version, true, h); err != nil {
+		return err
+	}
+	select {
+	case err := <-h.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// readLoop reads answers in order and hands each to the request at the head of the queue.
+func (c *Conn) readLoop() {
+	defer close(c.readerDone)
+	br := bufio.NewReaderSize(c.nc, 64<<10)
+	var buf []byte
+	for {
+		frame, err := wire.ReadFrame(br, buf, c.opts.MaxResponseSize)
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				err = fmt.Errorf("%w (broker %s, after %v)", ErrRequestTimeout, c.addr, c.opts.RequestTimeout)
+			} else {
+				err = fmt.Errorf("conn: read from %s: %w", c.addr, err)
+			}
+			c.die(err)
+			return
+		}
+		buf = frame[:0]
+		c.pmu.Lock()
+		if c.head == len(c.pending) {
+			c.pmu.Unlock()
+			c.die(fmt.Errorf("conn: %s sent an answer to no request", c.addr))
+			return
+		}
+		p := c.pending[c.head]
+		c.pending[c.head] = pendingCall{}
+		c.head++
+		if c.head >= 64 && c.head*2 >= len(c.pending) { // keep the queue from creeping
+			n := copy(c.pending, c.pending[c.head:])
+			clear(c.pending[n:])
+			c.pending, c.head = c.pending[:n], 0
+		}
+		if c.head < len(c.pending) {
+			_ = c.nc.SetReadDeadline(c.pending[c.head].deadline)
+		} else {
+			_ = c.nc.SetReadDeadline(time.Time{})
+			c.lastUse = time.Now()
+		}
+		c.pmu.Unlock()
+
+		id, body, err := wire.ParseResponseHeader(frame, p.key, p.ver)
+		if err == nil && id != p.corr {
+			err = fmt.Errorf("conn: %s answered correlation id %d, expected %d", c.addr, id, p.corr)
+		}
+		if err != nil {
+			p.h.HandleResponse(nil, err)
+			c.die(err)
+			return
+		}
+		p.h.HandleResponse(body, nil)
+		if cap(buf) > 1<<20 {
+			buf = nil
+		}
+	}
+}

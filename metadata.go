@@ -1,0 +1,258 @@
+package producer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gregor-kafka/producer/internal/conn"
+	"github.com/gregor-kafka/producer/wire"
+)
+
+// topicState is what the producer knows of one topic. parts is nil until the first
+// metadata answer that gives the topic's partitions.
+type topicState struct {
+	name   string
+	id     atomic.Pointer[wire.UUID]
+	parts  atomic.Pointer[[]*partition]
+	err    atomic.Pointer[error] // a topic error that fails sends (authorization, invalid topic)
+	sticky atomic.Pointer[stickyState]
+}
+
+// notifier lets goroutines wait for the next event of some kind without a lost wake-up:
+// take the channel, check the condition, then wait on the channel.
+type notifier struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func (n *notifier) wait() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ch == nil {
+		n.ch = make(chan struct{})
+	}
+	return n.ch
+}
+
+func (n *notifier) notify() {
+	n.mu.Lock()
+	if n.ch != nil {
+		close(n.ch)
+		n.ch = nil
+	}
+	n.mu.Unlock()
+}
+
+// metadata owns the cluster view: brokers and partition leaders. One goroutine refreshes it
+// on request (requests coalesce), every metadata.max.age.ms, and while topics are unresolved.
+type metadata struct {
+	p       *Producer
+	refresh chan struct{} // cap 1: a pending refresh request
+	updated notifier      // notified after every refresh attempt
+
+	// Owned by the metadata goroutine.
+	conn    *conn.Conn
+	brokers map[int32]string
+	fails   int
+}
+
+func newMetadata(p *Producer) *metadata {
+	return &metadata{p: p, refresh: make(chan struct{}, 1), brokers: map[int32]string{}}
+}
+
+// requestRefresh asks for a refresh; concurrent requests coalesce into one.
+func (m *metadata) requestRefresh() {
+	select {
+	case m.refresh <- struct{}{}:
+	default:
+	}
+}
+
+// run is the metadata goroutine.
+func (m *metadata) run() {
+	defer m.p.wg.Done()
+	defer func() {
+		if m.conn != nil {
+			m.conn.Close()
+		}
+	}()
+	sweep := time.NewTicker(100 * time.Millisecond)
+	defer sweep.Stop()
+	next := time.Now().Add(m.p.cfg.MetadataMaxAge)
+	for {
+		wait := time.Until(next)
+		timer := time.NewTimer(max(wait, 0))
+		select {
+		case <-m.p.stop:
+			timer.Stop()
+			return
+		case <-m.refresh:
+		case <-timer.C:
+		case <-sweep.C:
+			timer.Stop()
+			m.p.expireStale()
+			continue
+		}
+		timer.Stop()
+		unresolved, err := m.fetch()
+		m.updated.notify()
+		switch {
+		case err != nil || unresolved:
+			m.fails++
+			next = time.Now().Add(m.p.backoff(m.fails))
+		default:
+			m.fails = 0
+			next = time.Now().Add(m.p.cfg.MetadataMaxAge)
+		}
+		if err != nil {
+			m.p.logWarn("metadata refresh failed", "error", err)
+		}
+	}
+}
+
+// candidates returns the addresses to ask for metadata: known brokers first (in random
+// order, to spread load), then the bootstrap servers.
+func (m *metadata) candidates() []string {
+	out := make([]string, 0, len(m.brokers)+len(m.p.cfg.BootstrapServers))
+	for _, a := range m.brokers {
+		out = append(out, a)
+	}
+	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return append(out, m.p.cfg.BootstrapServers...)
+}
+
+// fetch asks one broker for the metadata of every known topic and applies the answer. It
+// reports whether some topic is still unresolved (unknown, or a partition has no leader).
+func (m *metadata) fetch() (bool, error) {
+	var names []string
+	m.p.topics.Range(func(k, _ any) bool {
+		names = append(names, k.(string))
+		return true
+	})
+	req := &wire.MetadataRequest{AllowAutoTopicCreation: true, Topics: make([]wire.MetadataRequestTopic, len(names))}
+	for i := range names {
+		req.Topics[i].Name = &names[i]
+	}
+	var resp wire.MetadataResponse
+	var errs []error
+	ok := false
+	tried := map[string]bool{}
+	for attempt := 0; attempt < 2 && !ok; attempt++ {
+		if m.conn == nil || m.conn.Err() != nil {
+			m.conn = nil
+			for _, addr := range m.candidates() {
+				if tried[addr] {
+					continue
+				}
+				tried[addr] = true
+				c, err := m.p.dial(addr)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				m.conn = c
+				break
+			}
+			if m.conn == nil {
+				return true, fmt.Errorf("no broker answered: %w", errors.Join(errs...))
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), m.p.cfg.RequestTimeout)
+		err := m.conn.Call(ctx, req, &resp)
+		cancel()
+		if err != nil {
+			errs = append(errs, err)
+			m.conn.Close()
+			m.conn = nil
+			continue
+		}
+		ok = true
+	}
+	if !ok {
+		return true, errors.Join(errs...)
+	}
+	if resp.ErrorCode != 0 {
+		return true, wire.ErrorForCode(resp.ErrorCode)
+	}
+	return m.apply(&resp), nil
+}
+
+// apply installs a metadata answer: broker addresses, partitions and their leaders.
+func (m *metadata) apply(resp *wire.MetadataResponse) (unresolved bool) {
+	p := m.p
+	brokers := make(map[int32]string, len(resp.Brokers))
+	for _, b := range resp.Brokers {
+		brokers[b.NodeID] = net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port)))
+	}
+	m.brokers = brokers
+	p.setBrokers(brokers)
+	for i := range resp.Topics {
+		t := &resp.Topics[i]
+		if t.Name == nil {
+			continue
+		}
+		v, ok := p.topics.Load(*t.Name)
+		if !ok {
+			continue
+		}
+		ts := v.(*topicState)
+		if err := wire.ErrorForCode(t.ErrorCode); err != nil {
+			var ke *wire.Error
+			if errors.As(err, &ke) && ke.Retriable {
+				unresolved = true // not created yet, or leader election: try again
+				continue
+			}
+			e := error(&PartitionError{Topic: ts.name, Partition: -1, Err: err})
+			ts.err.Store(&e)
+			continue
+		}
+		ts.err.Store(nil)
+		id := t.TopicID
+		ts.id.Store(&id)
+		if len(t.Partitions) == 0 {
+			unresolved = true
+			continue
+		}
+		old := ts.parts.Load()
+		n := len(t.Partitions)
+		if old != nil && len(*old) > n {
+			n = len(*old) // partitions are never removed from a topic
+		}
+		parts := make([]*partition, n)
+		if old != nil {
+			copy(parts, *old)
+		}
+		for j := range parts {
+			if parts[j] == nil {
+				parts[j] = &partition{topic: ts, id: int32(j)}
+				parts[j].leader.Store(-1)
+			}
+		}
+		for _, mp := range t.Partitions {
+			if mp.PartitionIndex < 0 || int(mp.PartitionIndex) >= n {
+				continue
+			}
+			leader := mp.LeaderID
+			if mp.ErrorCode != 0 || leader < 0 {
+				leader = -1
+				unresolved = true
+			}
+			parts[mp.PartitionIndex].leader.Store(leader)
+		}
+		if old == nil || len(*old) != n {
+			ts.parts.Store(&parts)
+			if ts.sticky.Load() == nil {
+				ts.sticky.Store(newStickyState(n))
+			}
+		}
+	}
+	p.assignPartitions()
+	return unresolved
+}

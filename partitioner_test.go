@@ -1,0 +1,98 @@
+package producer
+
+import (
+	"fmt"
+	"testing"
+)
+
+// The vectors of the Java client's UtilsTest.testMurmur2.
+func TestMurmur2JavaVectors(t *testing.T) {
+	cases := map[string]int32{
+		"21":                       -973932308,
+		"foobar":                   -790332482,
+		"a-little-bit-long-string": -985981536,
+		"a-little-bit-longer-string": -1486304829,
+		"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8": -58897971,
+		"abc": 479470107,
+		"":    275646681,
+	}
+	for in, want := range cases {
+		if got := Murmur2([]byte(in)); got != want {
+			t.Errorf("Murmur2(%q) = %d, want %d", in, got, want)
+		}
+	}
+	// "foobar" lands on partition 6 of 10 in the Java client.
+	if got := KeyPartition([]byte("foobar"), 10); got != 6 {
+		t.Errorf("KeyPartition(foobar, 10) = %d, want 6", got)
+	}
+}
+
+func TestKeyPartitionRange(t *testing.T) {
+	for n := 1; n <= 64; n++ {
+		seen := map[int32]bool{}
+		for i := 0; i < 2000; i++ {
+			p := KeyPartition([]byte(fmt.Sprintf("key-%d", i)), n)
+			if p < 0 || int(p) >= n {
+				t.Fatalf("partition %d out of [0,%d)", p, n)
+			}
+			seen[p] = true
+		}
+		if n <= 16 && len(seen) != n {
+			t.Errorf("%d partitions: only %d used by 2000 keys", n, len(seen))
+		}
+	}
+}
+
+func TestStickySwitchesAfterBatchSize(t *testing.T) {
+	s := newStickyState(8)
+	first := s.partition(100, 1000, 8)
+	for i := 0; i < 9; i++ { // records 2..10 stay: the 10th brings the total to batch.size
+		if p := s.partition(100, 1000, 8); p != first {
+			t.Fatalf("record %d moved to %d before batch.size was reached", i+2, p)
+		}
+	}
+	if p := s.partition(100, 1000, 8); p == first {
+		t.Fatalf("still on partition %d after batch.size bytes", p)
+	}
+	// Over many switches every partition is used.
+	seen := map[int32]bool{}
+	for i := 0; i < 10000; i++ {
+		seen[s.partition(100, 100, 8)] = true
+	}
+	if len(seen) != 8 {
+		t.Errorf("sticky used %d of 8 partitions", len(seen))
+	}
+	// A single partition never moves.
+	one := newStickyState(1)
+	for i := 0; i < 10; i++ {
+		if p := one.partition(1000, 10, 1); p != 0 {
+			t.Fatalf("partition %d of 1", p)
+		}
+	}
+}
+
+func TestRoundRobin(t *testing.T) {
+	rr := RoundRobinPartitioner()
+	for i := 0; i < 20; i++ {
+		if p := rr.Partition(&Record{Topic: "a"}, 3); p != int32(i%3) {
+			t.Fatalf("call %d: partition %d", i, p)
+		}
+	}
+	if p := rr.Partition(&Record{Topic: "b"}, 3); p != 0 {
+		t.Fatalf("topics share a counter: %d", p)
+	}
+}
+
+func TestPartitionerByName(t *testing.T) {
+	for _, name := range []string{"", "org.apache.kafka.clients.producer.internals.DefaultPartitioner"} {
+		if p, err := partitionerByName(name); err != nil || p != nil {
+			t.Errorf("%q: %v %v", name, p, err)
+		}
+	}
+	if p, err := partitionerByName("org.apache.kafka.clients.producer.RoundRobinPartitioner"); err != nil || p == nil {
+		t.Errorf("round robin: %v %v", p, err)
+	}
+	if _, err := partitionerByName("com.example.Mine"); err == nil {
+		t.Error("unknown partitioner accepted")
+	}
+}

@@ -1,0 +1,371 @@
+package producer
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gregor-kafka/producer/internal/conn"
+	"github.com/gregor-kafka/producer/wire"
+)
+
+// sink drains the partitions one broker leads into Produce requests on one connection, with
+// at most max.in.flight.requests.per.connection requests in flight. One goroutine per sink
+// sends; the connection's reader goroutine handles the answers.
+type sink struct {
+	p    *Producer
+	node int32
+	addr atomic.Pointer[string]
+
+	wake  chan struct{}                // cap 1
+	parts atomic.Pointer[[]*partition] // the partitions this broker leads
+
+	slots chan struct{} // in-flight requests; cap max.in.flight
+
+	// Owned by the sink goroutine.
+	conn     *conn.Conn
+	dialFail int
+	calls    sync.Pool // *produceCall
+}
+
+func newSink(p *Producer, node int32, addr string) *sink {
+	s := &sink{p: p, node: node, wake: make(chan struct{}, 1), slots: make(chan struct{}, p.cfg.MaxInFlight)}
+	s.addr.Store(&addr)
+	empty := []*partition{}
+	s.parts.Store(&empty)
+	s.calls.New = func() any { return &produceCall{s: s} }
+	return s
+}
+
+// poke wakes the sink goroutine; wakes coalesce.
+func (s *sink) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run is the sink goroutine.
+func (s *sink) run() {
+	defer s.p.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	defer func() {
+		if s.conn != nil {
+			s.conn.Close()
+		}
+	}()
+	for {
+		next := s.drain()
+		if !next.IsZero() {
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+			timer.Reset(max(time.Until(next), 0))
+		}
+		select {
+		case <-s.p.stop:
+			return
+		case <-s.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// ensureConn returns a live connection, dialing if needed. On failure it returns when to
+// try again.
+func (s *sink) ensureConn() (*conn.Conn, time.Time) {
+	if s.conn != nil && s.conn.Err() == nil {
+		return s.conn, time.Time{}
+	}
+	if s.conn != nil {
+		s.conn.Close()
+		s.conn = nil
+	}
+	c, err := s.p.dial(*s.addr.Load())
+	if err != nil {
+		s.dialFail++
+		s.p.logWarn("connecting to broker failed", "node", s.node, "error", err)
+		s.p.meta.requestRefresh()
+		return nil, time.Now().Add(s.p.backoff(s.dialFail))
+	}
+	s.dialFail = 0
+	s.conn = c
+	return c, time.Time{}
+}
+
+// drain sends what is ready, as long as in-flight slots are free. It returns when it
+// should run again even if nobody wakes it (a linger or backoff deadline), or zero.
+func (s *sink) drain() time.Time {
+	var next time.Time
+	later := func(t time.Time) {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	for {
+		if len(*s.parts.Load()) == 0 {
+			return next
+		}
+		c, retry := s.ensureConn()
+		if c == nil {
+			return retry
+		}
+		select {
+		case s.slots <- struct{}{}:
+		default:
+			return next // an answer frees a slot and wakes us
+		}
+		call := s.calls.Get().(*produceCall)
+		if !s.collect(call, later) {
+			<-s.slots
+			s.calls.Put(call)
+			return next
+		}
+		s.send(call, c)
+	}
+}
+
+// collect takes at most one ready batch of each partition this sink leads into call, up to
+// max.request.size, and notes in later when the next batch becomes ready. It reports
+// whether it took any.
+func (s *sink) collect(call *produceCall, later func(time.Time)) bool {
+	p := s.p
+	now := time.Now()
+	flushing := p.draining.Load() > 0
+	size := 0
+	for _, pa := range *s.parts.Load() {
+		if pa.leader.Load() != s.node {
+			continue
+		}
+		pa.mu.Lock()
+		if pa.inFlight != nil {
+			pa.mu.Unlock()
+			continue
+		}
+		if len(pa.queue) == 0 && pa.open != nil {
+			if deadline := pa.open.created.Add(p.cfg.Linger); flushing || !deadline.After(now) {
+				pa.sealLocked()
+			} else {
+				later(deadline)
+			}
+		}
+		if len(pa.queue) == 0 {
+			pa.mu.Unlock()
+			continue
+		}
+		b := pa.queue[0]
+		if b.retryAt.After(now) {
+			later(b.retryAt)
+			pa.mu.Unlock()
+			continue
+		}
+		n := len(b.buf)
+		if b.wireBuf != nil {
+			n = len(b.wireBuf)
+		}
+		if size > 0 && size+n+64 > p.cfg.MaxRequestSize {
+			pa.mu.Unlock()
+			continue
+		}
+		size += n + 64
+		pa.queue = pa.queue[1:]
+		pa.inFlight = b
+		pa.mu.Unlock()
+
+		if b.wireBuf == nil {
+			if err := p.finish(b, -1, -1, -1, false); err != nil {
+				b.err = fmt.Errorf("compressing batch: %w", err)
+				p.batchDone(b, false, false, true)
+				continue
+			}
+		}
+		call.batches = append(call.batches, b)
+	}
+	return len(call.batches) > 0
+}
+
+// send builds the Produce request of call and writes it.
+func (s *sink) send(call *produceCall, c *conn.Conn) {
+	p := s.p
+	call.conn = c
+	version, err := c.Version(wire.KeyProduce)
+	if err != nil {
+		call.fail(err, false)
+		return
+	}
+	if version >= 13 {
+		for _, b := range call.batches {
+			if id := b.part.topic.id.Load(); id == nil || *id == (wire.UUID{}) {
+				version = 12 // we know this topic by name only
+				break
+			}
+		}
+	}
+	call.version = version
+	req := &call.req
+	req.Acks = p.cfg.Acks.wire()
+	req.TimeoutMs = int32(p.cfg.RequestTimeout / time.Millisecond)
+	req.Topics = req.Topics[:0]
+	for _, b := range call.batches {
+		t := b.part.topic
+		var pt *wire.ProduceTopic
+		for i := range req.Topics {
+			if req.Topics[i].Name == t.name {
+				pt = &req.Topics[i]
+				break
+			}
+		}
+		if pt == nil {
+			if n := len(req.Topics); n < cap(req.Topics) {
+				req.Topics = req.Topics[:n+1] // reuse the element and its partitions' capacity
+			} else {
+				req.Topics = append(req.Topics, wire.ProduceTopic{})
+			}
+			pt = &req.Topics[len(req.Topics)-1]
+			pt.Name, pt.TopicID, pt.Partitions = t.name, wire.UUID{}, pt.Partitions[:0]
+			if id := t.id.Load(); id != nil {
+				pt.TopicID = *id
+			}
+		}
+		pt.Partitions = append(pt.Partitions, wire.ProducePartition{Index: b.part.id, Records: b.wireBuf})
+	}
+	expect := p.cfg.Acks != AcksNone
+	if err := c.Send(req, version, expect, call); err != nil {
+		if !expect {
+			call.fail(err, true)
+		}
+		return // with expect, the handler was called with the error
+	}
+	if !expect {
+		call.complete()
+	}
+}
+
+// produceCall is one Produce request in flight and its answer's handling.
+type produceCall struct {
+	s       *sink
+	conn    *conn.Conn
+	batches []*batch
+	req     wire.ProduceRequest
+	resp    wire.ProduceResponse
+	version int16
+}
+
+// HandleResponse runs on the connection's reader goroutine.
+func (call *produceCall) HandleResponse(body []byte, err error) {
+	if err == nil {
+		if err = call.resp.Decode(body, call.version); err != nil {
+			err = fmt.Errorf("decoding Produce v%d response: %w", call.version, err)
+			call.conn.Abort(err)
+		}
+	}
+	if err != nil {
+		call.fail(err, true)
+		return
+	}
+	call.complete()
+}
+
+// fail ends every batch of the call with a connection-level error, retrying those it may.
+func (call *produceCall) fail(err error, retriable bool) {
+	for _, b := range call.batches {
+		b.err = err
+		call.s.p.batchDone(b, retriable, retriable, true)
+	}
+	call.release()
+}
+
+// complete ends every batch of the call with its partition's answer.
+func (call *produceCall) complete() {
+	p := call.s.p
+	for _, b := range call.batches {
+		pr := call.find(b)
+		switch {
+		case p.cfg.Acks == AcksNone:
+			b.baseOffset, b.logAppendTime, b.err = -1, -1, nil
+			p.batchDone(b, false, false, false)
+		case pr == nil:
+			b.err = fmt.Errorf("broker answered without partition %s-%d", b.part.topic.name, b.part.id)
+			p.batchDone(b, true, false, true)
+		default:
+			b.baseOffset, b.logAppendTime = pr.BaseOffset, pr.LogAppendTimeMs
+			kerr := wire.ErrorForCode(pr.ErrorCode)
+			if kerr == nil {
+				b.err = nil
+				p.batchDone(b, false, false, false)
+				continue
+			}
+			ke := kerr.(*wire.Error)
+			if pr.ErrorMessage != nil && *pr.ErrorMessage != "" {
+				kerr = fmt.Errorf("%w: %s", kerr, *pr.ErrorMessage)
+			}
+			b.err = kerr
+			p.batchDone(b, ke.Retriable, ke.RefreshMetadata, true)
+		}
+	}
+	call.release()
+}
+
+// find returns the answer for b's partition.
+func (call *produceCall) find(b *batch) *wire.ProducePartitionResponse {
+	for i := range call.resp.Topics {
+		t := &call.resp.Topics[i]
+		if call.version >= 13 {
+			if id := b.part.topic.id.Load(); id == nil || *id != t.TopicID {
+				continue
+			}
+		} else if t.Name != b.part.topic.name {
+			continue
+		}
+		for j := range t.Partitions {
+			if t.Partitions[j].Index == b.part.id {
+				return &t.Partitions[j]
+			}
+		}
+	}
+	return nil
+}
+
+// release frees the call's in-flight slot and returns it to the pool.
+func (call *produceCall) release() {
+	s := call.s
+	clear(call.batches)
+	call.batches = call.batches[:0]
+	for i := range call.req.Topics {
+		clear(call.req.Topics[i].Partitions)
+	}
+	<-s.slots
+	s.calls.Put(call)
+	s.poke()
+}
+
+// backoff returns the wait before retry number attempt (1 for the first): retry.backoff.ms
+// doubling up to retry.backoff.max.ms, with ±20% jitter (KIP-580).
+func (p *Producer) backoff(attempt int) time.Duration {
+	d := p.cfg.RetryBackoff
+	for i := 1; i < attempt && d < p.cfg.RetryBackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, p.cfg.RetryBackoffMax)
+	jitter := 0.8 + 0.4*rand.Float64()
+	return time.Duration(float64(d) * jitter)
+}
+
+// dial opens a connection to addr with the producer's settings.
+func (p *Producer) dial(addr string) (*conn.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.RequestTimeout)
+	defer cancel()
+	return conn.Dial(ctx, addr, conn.Options{
+		ClientID:           p.cfg.ClientID,
+		SendBufferBytes:    p.cfg.SendBufferBytes,
+		ReceiveBufferBytes: p.cfg.ReceiveBufferBytes,
+		RequestTimeout:     p.cfg.RequestTimeout,
+	})
+}
