@@ -34,6 +34,8 @@ type Config struct {
 	// CORRUPT_MESSAGE and counted in [Stats.CorruptBatches]. It costs CPU, so benchmarks
 	// leave it off and tests turn it on.
 	Verify bool
+	// LogRequests logs the API and version of every request, to see what a client asks.
+	LogRequests bool
 	// Logf receives protocol problems (unknown APIs, undecodable requests). nil is silent.
 	Logf func(format string, args ...any)
 }

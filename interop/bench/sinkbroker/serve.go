@@ -161,6 +161,9 @@ func (cn *conn) handle(frame []byte) error {
 		return fmt.Errorf("%s v%d request header: %w", api.Name, version, err)
 	}
 	body := frame[r.Offset():]
+	if cn.c.cfg.LogRequests {
+		cn.c.logf("broker %d: %s v%d, correlation id %d", cn.b.id, api.Name, version, corr)
+	}
 	var err error
 	switch key {
 	case wire.KeyProduce:
@@ -199,14 +202,20 @@ func (cn *conn) apiVersions(corr int32, version int16, body []byte, tooNew bool)
 	return nil
 }
 
-// apiKeys lists the APIs and versions the wire package implements, as ApiVersions answers.
+// keyFetch is the API key of Fetch, which the sink advertises but does not serve.
+const keyFetch int16 = 1
+
+// apiKeys lists what ApiVersions answers: the APIs and versions the wire package implements,
+// and Fetch v4–12. librdkafka decides which record format to write from the versions of
+// Produce and Fetch together: without Fetch v4 it falls back to magic-0 message sets, and
+// without Fetch v10 it refuses zstd. A Fetch request closes the connection.
 func (c *Cluster) apiKeys() []wire.ApiVersionsKey {
 	apis := wire.SupportedAPIs()
-	out := make([]wire.ApiVersionsKey, len(apis))
+	out := make([]wire.ApiVersionsKey, len(apis), len(apis)+1)
 	for i, a := range apis {
 		out[i] = wire.ApiVersionsKey{APIKey: a.Key, MinVersion: a.Min, MaxVersion: a.Max}
 	}
-	return out
+	return append(out, wire.ApiVersionsKey{APIKey: keyFetch, MinVersion: 4, MaxVersion: 12})
 }
 
 func (cn *conn) metadata(corr int32, version int16, body []byte) error {
@@ -355,6 +364,7 @@ func (cn *conn) produce(corr int32, version int16, body []byte) error {
 				if code != 0 {
 					pr.ErrorCode = code
 					c.stats.corruptBatches.Add(1)
+					c.logf("broker %d: %s-%d: rejected %d bytes of records with error %d", cn.b.id, t.name, idx, len(data), code)
 					continue
 				}
 				pr.BaseOffset = t.offsets[idx].n.Add(n) - n
