@@ -14,6 +14,9 @@ import (
 type Result struct {
 	Client   string `json:"client"`
 	Scenario string `json:"scenario"`
+	// Run numbers the runs of one benchmark from 1; the table's ratios compare results of
+	// the same run.
+	Run int `json:"run,omitempty"`
 	// Unavailable says why the client could not run in this build; nothing else is set.
 	Unavailable string `json:"unavailable,omitempty"`
 	// Records is how many records the measured phase sent (the raw baseline rounds up to
@@ -49,7 +52,9 @@ type Result struct {
 	SysCPUNs    int64 `json:"sys_cpu_ns,omitempty"`
 	MaxRSSKiB   int64 `json:"max_rss_kib,omitempty"`
 	SinkRecords int64 `json:"sink_records,omitempty"`
-	SinkCPUNs   int64 `json:"sink_cpu_ns,omitempty"`
+	// SinkIdempotentBatches counts the batches the sink received with a producer id.
+	SinkIdempotentBatches int64 `json:"sink_idempotent_batches,omitempty"`
+	SinkCPUNs             int64 `json:"sink_cpu_ns,omitempty"`
 }
 
 // latencyWarmup is how many synchronous sends precede the measured ones of a latency run.

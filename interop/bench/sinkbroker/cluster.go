@@ -47,16 +47,19 @@ type Stats struct {
 	Requests        int64 `json:"requests"`
 	ProduceRequests int64 `json:"produce_requests"`
 	Batches         int64 `json:"batches"`
-	Records         int64 `json:"records"`
-	Bytes           int64 `json:"bytes"`
-	CorruptBatches  int64 `json:"corrupt_batches"`
-	ProducerIDs     int64 `json:"producer_ids"`
-	BadRequests     int64 `json:"bad_requests"`
+	// IdempotentBatches counts the batches that carried a producer id.
+	IdempotentBatches int64 `json:"idempotent_batches"`
+	Records           int64 `json:"records"`
+	Bytes             int64 `json:"bytes"`
+	CorruptBatches    int64 `json:"corrupt_batches"`
+	ProducerIDs       int64 `json:"producer_ids"`
+	BadRequests       int64 `json:"bad_requests"`
 }
 
 // counters is Stats as atomics.
 type counters struct {
 	connections, requests, produceRequests, batches, records, bytes atomic.Int64
+	idempotentBatches                                               atomic.Int64
 	corruptBatches, producerIDs, badRequests                        atomic.Int64
 }
 
@@ -152,15 +155,16 @@ func (c *Cluster) Addrs() []string {
 func (c *Cluster) Stats() Stats {
 	s := &c.stats
 	return Stats{
-		Connections:     s.connections.Load(),
-		Requests:        s.requests.Load(),
-		ProduceRequests: s.produceRequests.Load(),
-		Batches:         s.batches.Load(),
-		Records:         s.records.Load(),
-		Bytes:           s.bytes.Load(),
-		CorruptBatches:  s.corruptBatches.Load(),
-		ProducerIDs:     s.producerIDs.Load(),
-		BadRequests:     s.badRequests.Load(),
+		Connections:       s.connections.Load(),
+		Requests:          s.requests.Load(),
+		ProduceRequests:   s.produceRequests.Load(),
+		Batches:           s.batches.Load(),
+		IdempotentBatches: s.idempotentBatches.Load(),
+		Records:           s.records.Load(),
+		Bytes:             s.bytes.Load(),
+		CorruptBatches:    s.corruptBatches.Load(),
+		ProducerIDs:       s.producerIDs.Load(),
+		BadRequests:       s.badRequests.Load(),
 	}
 }
 

@@ -327,7 +327,7 @@ func (cn *conn) produce(corr int32, version int16, body []byte) error {
 	resp.ThrottleTimeMs = 0
 	resp.NodeEndpoints = nil
 	resp.Topics = grow(resp.Topics, r.ArrayLenNonNull(flex, minTopic))
-	var records, batches, bytes int64
+	var records, batches, idempotent, bytes int64
 	for i := range resp.Topics {
 		rt := &resp.Topics[i]
 		var t *topic
@@ -360,7 +360,7 @@ func (cn *conn) produce(corr int32, version int16, body []byte) error {
 			case idx < 0 || int(idx) >= len(t.offsets):
 				pr.ErrorCode = wire.ErrUnknownTopicOrPartition.Code
 			default:
-				n, nb, code := cn.countRecords(data)
+				n, nb, idem, code := cn.countRecords(data)
 				if code != 0 {
 					pr.ErrorCode = code
 					c.stats.corruptBatches.Add(1)
@@ -370,6 +370,7 @@ func (cn *conn) produce(corr int32, version int16, body []byte) error {
 				pr.BaseOffset = t.offsets[idx].n.Add(n) - n
 				records += n
 				batches += nb
+				idempotent += idem
 				bytes += int64(len(data))
 			}
 		}
@@ -382,6 +383,7 @@ func (cn *conn) produce(corr int32, version int16, body []byte) error {
 	c.stats.produceRequests.Add(1)
 	c.stats.records.Add(records)
 	c.stats.batches.Add(batches)
+	c.stats.idempotentBatches.Add(idempotent)
 	c.stats.bytes.Add(bytes)
 	if acks == 0 {
 		return nil
@@ -391,33 +393,37 @@ func (cn *conn) produce(corr int32, version int16, body []byte) error {
 }
 
 // countRecords returns the number of records and batches in a partition's records field,
-// reading each RecordBatch header's recordsCount (byte 57), or a Kafka error code for a
+// reading each RecordBatch header's recordsCount (byte 57), and how many of the batches
+// carry a producer id (byte 43: idempotent or transactional); or a Kafka error code for a
 // field that is not a sequence of well-framed magic-2 batches. With Config.Verify every
 // batch is also checked and decoded in full.
-func (cn *conn) countRecords(data []byte) (records, batches int64, code int16) {
+func (cn *conn) countRecords(data []byte) (records, batches, idempotent int64, code int16) {
 	if len(data) == 0 {
-		return 0, 0, wire.ErrInvalidRecord.Code
+		return 0, 0, 0, wire.ErrInvalidRecord.Code
 	}
 	for len(data) > 0 {
 		if len(data) < wire.RecordBatchHeaderSize {
-			return 0, 0, wire.ErrCorruptMessage.Code
+			return 0, 0, 0, wire.ErrCorruptMessage.Code
 		}
 		end := 12 + int64(int32(binary.BigEndian.Uint32(data[8:])))
 		if end < wire.RecordBatchHeaderSize || end > int64(len(data)) || data[16] != 2 {
-			return 0, 0, wire.ErrCorruptMessage.Code
+			return 0, 0, 0, wire.ErrCorruptMessage.Code
 		}
 		n := int32(binary.BigEndian.Uint32(data[57:]))
 		if n < 0 {
-			return 0, 0, wire.ErrCorruptMessage.Code
+			return 0, 0, 0, wire.ErrCorruptMessage.Code
 		}
 		if cn.c.cfg.Verify && !cn.verify(data[:end], n) {
-			return 0, 0, wire.ErrCorruptMessage.Code
+			return 0, 0, 0, wire.ErrCorruptMessage.Code
+		}
+		if int64(binary.BigEndian.Uint64(data[43:])) >= 0 {
+			idempotent++
 		}
 		records += int64(n)
 		batches++
 		data = data[end:]
 	}
-	return records, batches, 0
+	return records, batches, idempotent, 0
 }
 
 // verify decodes one batch fully and checks it holds n records.

@@ -232,6 +232,13 @@ func TestProduceByTopicIDAndInitProducerID(t *testing.T) {
 		resp.Topics[1].Partitions[0].ErrorCode != wire.ErrUnknownTopicID.Code {
 		t.Fatalf("%+v", resp)
 	}
+	// A batch with a producer id counts as idempotent; the others do not.
+	idem := append(make([]byte, wire.RecordBatchHeaderSize), wire.AppendRecord(nil, 0, 0, nil, []byte("v"), nil)...)
+	wire.FinishBatch(idem, &wire.BatchHeader{NumRecords: 1, ProducerID: 1001, BaseSequence: 0})
+	cl.call(&wire.ProduceRequest{Acks: -1, Topics: []wire.ProduceTopic{{Name: name, Partitions: []wire.ProducePartition{{Index: 0, Records: idem}}}}}, 9, &resp)
+	if st := c.Stats(); resp.Topics[0].Partitions[0].ErrorCode != 0 || st.IdempotentBatches != 1 || st.Batches != 2 {
+		t.Fatalf("stats %+v", st)
+	}
 	var p1, p2, bump wire.InitProducerIDResponse
 	cl.call(&wire.InitProducerIDRequest{ProducerID: -1, ProducerEpoch: -1}, 4, &p1)
 	cl.call(&wire.InitProducerIDRequest{ProducerID: -1, ProducerEpoch: -1}, 1, &p2)
