@@ -31,8 +31,8 @@ type Client interface {
 // record by record: the raw baseline.
 type BulkClient interface {
 	Client
-	// SendAll sends at least n records made from p and returns how many it sent; their
-	// outcomes go to the Counters.
+	// SendAll sends at least n records of payloads p (a client may have encoded them
+	// beforehand) and returns how many it sent; their outcomes go to the Counters.
 	SendAll(ctx context.Context, n int, p *Payloads) (int, error)
 }
 

@@ -28,8 +28,9 @@ type raw struct {
 	addrs    map[int32]string   // node id → address
 	conns    map[int32]*rawConn // by node id, dialed on first use
 
-	sync      *rawConn // latency runs: the connection to partition 0's leader
-	syncFrame []byte   // latency runs: a one-record request for partition 0
+	plans     []*rawPlan // throughput runs: the request of each broker connection
+	sync      *rawConn   // latency runs: the connection to partition 0's leader
+	syncFrame []byte     // latency runs: a one-record request for partition 0
 }
 
 // rawConn is one connection to a broker with the Produce version to use on it.
@@ -116,11 +117,17 @@ func newRaw(o Options) (Client, error) {
 		}
 		r.leaders[p.PartitionIndex] = p.LeaderID
 	}
-	if s.Latency {
+	// The requests are encoded before the clock starts, from the payloads the harness
+	// makes too.
+	p := NewPayloads(s)
+	if !s.Latency {
+		if err := r.prepare(ctx, p); err != nil {
+			return nil, err
+		}
+	} else {
 		if r.sync, err = r.conn(ctx, r.leaders[0]); err != nil {
 			return nil, err
 		}
-		p := NewPayloads(s)
 		b, err := r.batch(p, 0, 1)
 		if err != nil {
 			return nil, err
@@ -195,9 +202,9 @@ type rawPlan struct {
 	requests   int // how many times to send it
 }
 
-// SendAll sends requests of about batch.size bytes, each holding one batch for every
-// partition its broker leads, round-robin over the brokers until at least n records went.
-func (r *raw) SendAll(ctx context.Context, n int, p *Payloads) (int, error) {
+// prepare encodes, once, the request each broker connection will send: about batch.size
+// bytes, one batch for every partition the broker leads, made from p.
+func (r *raw) prepare(ctx context.Context, p *Payloads) error {
 	byNode := map[int32][]int32{}
 	var nodes []int32
 	for part, node := range r.leaders {
@@ -207,11 +214,10 @@ func (r *raw) SendAll(ctx context.Context, n int, p *Payloads) (int, error) {
 		byNode[node] = append(byNode[node], int32(part))
 	}
 	recSize := wire.RecordSize(0, 0, p.Key(0), p.Value(0), nil)
-	var plans []*rawPlan
 	for _, node := range nodes {
 		c, err := r.conn(ctx, node)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		parts := byNode[node]
 		per := max(1, (r.s.BatchBytes-wire.RecordBatchHeaderSize*len(parts))/len(parts)/recSize)
@@ -219,21 +225,33 @@ func (r *raw) SendAll(ctx context.Context, n int, p *Payloads) (int, error) {
 		for i := range parts {
 			b, err := r.batch(p, i*per, per)
 			if err != nil {
-				return 0, err
+				return err
 			}
 			batches = append(batches, b)
 		}
-		plans = append(plans, &rawPlan{c: c, frame: r.request(c.version, parts, batches), perRequest: per * len(parts)})
+		r.plans = append(r.plans, &rawPlan{c: c, frame: r.request(c.version, parts, batches), perRequest: per * len(parts)})
 	}
+	return nil
+}
+
+// SendAll sends the prepared requests round-robin over the brokers until at least n
+// records went.
+func (r *raw) SendAll(ctx context.Context, n int, _ *Payloads) (int, error) {
 	sent := 0
+	for _, pl := range r.plans {
+		pl.requests = 0
+	}
 	for i := 0; sent < n; i++ {
-		pl := plans[i%len(plans)]
+		pl := r.plans[i%len(r.plans)]
 		pl.requests++
 		sent += pl.perRequest
 	}
 	var wg sync.WaitGroup
-	errs := make([]error, len(plans))
-	for i, pl := range plans {
+	errs := make([]error, len(r.plans))
+	for i, pl := range r.plans {
+		if pl.requests == 0 {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
