@@ -102,6 +102,11 @@ func (m *metadata) run() {
 		}
 		timer.Stop()
 		unresolved, err := m.fetch()
+		if err == nil && m.p.cfg.idempotent && m.p.idem.wantsInit() {
+			if err = m.initProducerID(); err != nil {
+				unresolved = true
+			}
+		}
 		m.updated.notify()
 		switch {
 		case err != nil || unresolved:
@@ -184,6 +189,39 @@ func (m *metadata) fetch() (bool, error) {
 	return m.apply(&resp), nil
 }
 
+// initProducerID asks for a producer id and epoch (InitProducerId, KIP-98). After an
+// epoch overflow it passes the current id and epoch, so the broker bumps them (KIP-360).
+func (m *metadata) initProducerID() error {
+	if m.conn == nil {
+		return errors.New("no connection for InitProducerId")
+	}
+	pid, epoch, _, _ := m.p.idem.current()
+	req := &wire.InitProducerIDRequest{ProducerID: -1, ProducerEpoch: -1, TransactionTimeoutMs: int32(m.p.cfg.TransactionTimeout / time.Millisecond)}
+	if pid >= 0 {
+		req.ProducerID, req.ProducerEpoch = pid, epoch
+	}
+	var resp wire.InitProducerIDResponse
+	ctx, cancel := context.WithTimeout(context.Background(), m.p.cfg.RequestTimeout)
+	err := m.conn.Call(ctx, req, &resp)
+	cancel()
+	if err != nil {
+		m.conn.Close()
+		m.conn = nil
+		return fmt.Errorf("InitProducerId: %w", err)
+	}
+	if err := wire.ErrorForCode(resp.ErrorCode); err != nil {
+		if !err.(*wire.Error).Retriable {
+			m.p.idem.failed(fmt.Errorf("InitProducerId: %w", err))
+			m.p.pokeAll()
+		}
+		return fmt.Errorf("InitProducerId: %w", err)
+	}
+	m.p.idem.initialized(resp.ProducerID, resp.ProducerEpoch)
+	m.p.logDebug("producer id", "id", resp.ProducerID, "epoch", resp.ProducerEpoch)
+	m.p.pokeAll()
+	return nil
+}
+
 // apply installs a metadata answer: broker addresses, partitions and their leaders.
 func (m *metadata) apply(resp *wire.MetadataResponse) (unresolved bool) {
 	p := m.p
@@ -231,7 +269,7 @@ func (m *metadata) apply(resp *wire.MetadataResponse) (unresolved bool) {
 		}
 		for j := range parts {
 			if parts[j] == nil {
-				parts[j] = &partition{topic: ts, id: int32(j)}
+				parts[j] = &partition{topic: ts, id: int32(j), seqPID: -1}
 				parts[j].leader.Store(-1)
 			}
 		}

@@ -39,6 +39,7 @@ type Producer struct {
 
 	topics sync.Map // name -> *topicState
 	meta   *metadata
+	idem   *idempotence
 
 	sinksMu sync.Mutex
 	sinks   map[int32]*sink
@@ -79,6 +80,7 @@ func New(cfg Config) (*Producer, error) {
 	p.batches.New = func() any { return new(batch) }
 	p.done.wake = make(chan struct{}, 1)
 	p.meta = newMetadata(p)
+	p.idem = newIdempotence()
 	p.wg.Add(2)
 	go p.meta.run()
 	go p.complete()
@@ -320,38 +322,78 @@ func (p *Producer) forEachPartition(fn func(*partition)) {
 	})
 }
 
-// batchDone ends one attempt to send b. A failed attempt is retried when the error is
-// retriable and retries and delivery.timeout.ms allow, with b staying at the head of its
-// partition; otherwise b completes, successfully or with its error.
-func (p *Producer) batchDone(b *batch, retriable, refreshMetadata, failed bool) {
+// batchDone ends one attempt to send b with err (nil for success). A failed attempt is
+// retried when retriable, and retries and delivery.timeout.ms allow, with b keeping its
+// place in its partition; otherwise b is done, and completes once every earlier batch of
+// its partition has.
+func (p *Producer) batchDone(b *batch, err error, retriable bool) {
 	pa := b.part
+	var ke *wire.Error
+	isKafka := errors.As(err, &ke)
+	refresh := err != nil && retriable && (!isKafka || ke.RefreshMetadata)
+	bump := false
 	pa.mu.Lock()
-	pa.inFlight = nil
-	if failed && retriable && !p.stopping() {
+	pa.inFlight--
+	b.state = batchDone
+	if isKafka && ke.Code == wire.ErrDuplicateSequenceNumber.Code {
+		err, b.baseOffset = nil, -1 // already written; its offset is unknown
+	}
+	if isKafka && p.cfg.idempotent && (ke.Code == wire.ErrOutOfOrderSequenceNumber.Code || ke.Code == wire.ErrUnknownProducerID.Code) {
+		// Behind an unfinished earlier batch the gap is expected: resend in order. At the
+		// head, the broker lost or never had our sequence: bump the epoch (KIP-360).
+		retriable = true
+		bump = !pa.earlierUnfinishedLocked(b)
+	}
+	if err != nil && retriable && !p.stopping() {
 		b.attempts++
 		if b.attempts <= p.cfg.Retries && time.Since(b.created) < p.cfg.DeliveryTimeout {
+			b.state = batchQueued
+			b.err = err
 			b.retryAt = time.Now().Add(p.backoff(b.attempts))
-			pa.queue = append(pa.queue, nil)
-			copy(pa.queue[1:], pa.queue)
-			pa.queue[0] = b
-			pa.mu.Unlock()
-			p.logDebug("retrying batch", "topic", pa.topic.name, "partition", pa.id, "attempt", b.attempts, "error", b.err)
-			if refreshMetadata {
-				p.meta.requestRefresh()
-			}
-			return
+			pa.rewind = true
+			p.logDebug("retrying batch", "topic", pa.topic.name, "partition", pa.id, "attempt", b.attempts, "error", err)
 		}
 	}
-	if failed {
-		b.err = &PartitionError{Topic: pa.topic.name, Partition: pa.id, Err: b.err}
-	} else {
-		b.err = nil
+	if b.state == batchDone {
+		if err != nil {
+			if b.attempts > p.cfg.Retries && retriable {
+				err = fmt.Errorf("%w (after %d retries)", err, p.cfg.Retries)
+			}
+			b.err = &PartitionError{Topic: pa.topic.name, Partition: pa.id, Err: err}
+			// The partition's sequence numbers now have a gap, or an unknown outcome.
+			bump = bump || p.cfg.idempotent && b.stamped
+		} else {
+			b.err = nil
+		}
+		p.popDoneLocked(pa)
 	}
-	p.completeLocked(b)
 	pa.mu.Unlock()
-	if refreshMetadata {
+	if p.cfg.idempotent {
+		woke := p.idem.answered()
+		if bump {
+			woke = p.idem.requestBump() || woke
+		}
+		if woke {
+			p.pokeAll()
+		}
+	}
+	if refresh {
 		p.meta.requestRefresh()
 	}
+}
+
+// earlierUnfinishedLocked reports whether a batch before b in its partition has no outcome
+// yet. b.part.mu is held.
+func (pa *partition) earlierUnfinishedLocked(b *batch) bool {
+	for _, q := range pa.queue {
+		if q == b {
+			return false
+		}
+		if q.state != batchDone {
+			return true
+		}
+	}
+	return false
 }
 
 // stopping reports whether Close has given up on delivering.
@@ -363,10 +405,6 @@ func (p *Producer) stopping() bool {
 		return false
 	}
 }
-
-// completeLocked hands b to the completion goroutine. b.part.mu is held, which keeps the
-// partition's batches in order in the completion queue.
-func (p *Producer) completeLocked(b *batch) { p.done.push(b) }
 
 // completionQueue carries completed batches to the completion goroutine. It never blocks
 // the pusher; its length is bounded by buffer.memory, which completed batches still hold.
@@ -444,30 +482,38 @@ func (p *Producer) finishBatch(b *batch) {
 	p.progress.notify()
 }
 
-// expireStale fails batches that waited longer than delivery.timeout.ms without being
-// sent: those of partitions without a reachable leader, or stuck behind retries.
+// expireStale fails batches that waited longer than delivery.timeout.ms without an
+// answer: those of partitions without a reachable leader, or stuck behind retries. A
+// partition with a batch in flight waits for its answer first, so order is kept.
 func (p *Producer) expireStale() {
 	now := time.Now()
+	bump := false
 	p.forEachPartition(func(pa *partition) {
 		pa.mu.Lock()
 		defer pa.mu.Unlock()
-		if pa.inFlight != nil {
-			return // its answer (or timeout) comes first; order is kept
+		if pa.inFlight > 0 {
+			return
 		}
-		if pa.open != nil && len(pa.queue) == 0 && now.Sub(pa.open.created) >= p.cfg.DeliveryTimeout {
+		if pa.open != nil && now.Sub(pa.open.created) >= p.cfg.DeliveryTimeout {
 			pa.sealLocked()
 		}
-		for len(pa.queue) > 0 && now.Sub(pa.queue[0].created) >= p.cfg.DeliveryTimeout {
-			b := pa.queue[0]
-			pa.queue = pa.queue[1:]
+		for _, b := range pa.queue {
+			if now.Sub(b.created) < p.cfg.DeliveryTimeout {
+				break
+			}
 			cause := fmt.Errorf("%w: delivery.timeout.ms (%v) passed", ErrTimeout, p.cfg.DeliveryTimeout)
 			if b.err != nil {
 				cause = fmt.Errorf("%w; last error: %w", cause, b.err)
 			}
+			b.state = batchDone
 			b.err = &PartitionError{Topic: pa.topic.name, Partition: pa.id, Err: cause}
-			p.completeLocked(b)
+			bump = bump || p.cfg.idempotent && b.stamped
 		}
+		p.popDoneLocked(pa)
 	})
+	if bump && p.idem.requestBump() {
+		p.pokeAll()
+	}
 }
 
 // Flush sends every record sent before it and waits until each is acknowledged or failed,
@@ -544,16 +590,16 @@ func (p *Producer) Close(ctx context.Context) error {
 	p.forEachPartition(func(pa *partition) {
 		pa.mu.Lock()
 		pa.sealLocked()
-		if pa.inFlight != nil {
-			left = append(left, pa.inFlight)
-			pa.inFlight = nil
+		for _, b := range pa.queue {
+			if b.state != batchDone {
+				b.err = &PartitionError{Topic: pa.topic.name, Partition: pa.id, Err: ErrClosed}
+			}
 		}
 		left = append(left, pa.queue...)
 		pa.queue = nil
 		pa.mu.Unlock()
 	})
 	for _, b := range left {
-		b.err = &PartitionError{Topic: b.part.topic.name, Partition: b.part.id, Err: ErrClosed}
 		p.finishBatch(b)
 	}
 	return err

@@ -139,28 +139,58 @@ func (s *sink) collect(call *produceCall, later func(time.Time)) bool {
 	p := s.p
 	now := time.Now()
 	flushing := p.draining.Load() > 0
+	perPartition := 1
+	var pid int64 = -1
+	var epoch int16 = -1
+	if p.cfg.idempotent {
+		perPartition = p.cfg.MaxInFlight
+		var ok bool
+		var fatal error
+		pid, epoch, ok, fatal = p.idem.current()
+		if fatal != nil {
+			s.failAll(fatal)
+			return false
+		}
+		if !ok {
+			return false // woken when the id arrives or the bump is done
+		}
+	}
 	size := 0
 	for _, pa := range *s.parts.Load() {
 		if pa.leader.Load() != s.node {
 			continue
 		}
 		pa.mu.Lock()
-		if pa.inFlight != nil {
+		if pa.rewind {
+			if pa.inFlight > 0 {
+				pa.mu.Unlock()
+				continue
+			}
+			pa.rewind = false
+		}
+		if pa.inFlight >= perPartition {
 			pa.mu.Unlock()
 			continue
 		}
-		if len(pa.queue) == 0 && pa.open != nil {
+		var b *batch
+		for _, q := range pa.queue {
+			if q.state == batchQueued {
+				b = q
+				break
+			}
+		}
+		if b == nil && pa.open != nil {
 			if deadline := pa.open.created.Add(p.cfg.Linger); flushing || !deadline.After(now) {
+				b = pa.open
 				pa.sealLocked()
 			} else {
 				later(deadline)
 			}
 		}
-		if len(pa.queue) == 0 {
+		if b == nil {
 			pa.mu.Unlock()
 			continue
 		}
-		b := pa.queue[0]
 		if b.retryAt.After(now) {
 			later(b.retryAt)
 			pa.mu.Unlock()
@@ -174,21 +204,58 @@ func (s *sink) collect(call *produceCall, later func(time.Time)) bool {
 			pa.mu.Unlock()
 			continue
 		}
+		// Choose the header stamp: sequences count per (producer id, epoch) and restart at
+		// 0 after a bump, once the batches stamped before it are answered.
+		restamp := !b.stamped
+		seq := int32(-1)
+		if p.cfg.idempotent && (!b.stamped || b.pid != pid || b.epoch != epoch) {
+			if pa.seqPID != pid || pa.seqEpoch != epoch {
+				if pa.inFlight > 0 {
+					pa.mu.Unlock()
+					continue
+				}
+				pa.seqPID, pa.seqEpoch, pa.nextSeq = pid, epoch, 0
+			}
+			seq = pa.nextSeq
+			pa.nextSeq = nextSequence(pa.nextSeq, b.count)
+			restamp = true
+		}
 		size += n + 64
-		pa.queue = pa.queue[1:]
-		pa.inFlight = b
+		b.state = batchInFlight
+		pa.inFlight++
 		pa.mu.Unlock()
+		if p.cfg.idempotent {
+			p.idem.sent()
+		}
 
 		if b.wireBuf == nil {
-			if err := p.finish(b, -1, -1, -1, false); err != nil {
-				b.err = fmt.Errorf("compressing batch: %w", err)
-				p.batchDone(b, false, false, true)
+			if err := p.encode(b); err != nil {
+				p.batchDone(b, fmt.Errorf("compressing batch: %w", err), false)
 				continue
 			}
+		}
+		if restamp {
+			p.stamp(b, pid, epoch, seq)
 		}
 		call.batches = append(call.batches, b)
 	}
 	return len(call.batches) > 0
+}
+
+// failAll fails every batch of the sink's partitions that is not in flight with err.
+func (s *sink) failAll(err error) {
+	for _, pa := range *s.parts.Load() {
+		pa.mu.Lock()
+		pa.sealLocked()
+		for _, b := range pa.queue {
+			if b.state == batchQueued {
+				b.state = batchDone
+				b.err = &PartitionError{Topic: pa.topic.name, Partition: pa.id, Err: err}
+			}
+		}
+		s.p.popDoneLocked(pa)
+		pa.mu.Unlock()
+	}
 }
 
 // send builds the Produce request of call and writes it.
@@ -276,8 +343,7 @@ func (call *produceCall) HandleResponse(body []byte, err error) {
 // fail ends every batch of the call with a connection-level error, retrying those it may.
 func (call *produceCall) fail(err error, retriable bool) {
 	for _, b := range call.batches {
-		b.err = err
-		call.s.p.batchDone(b, retriable, retriable, true)
+		call.s.p.batchDone(b, err, retriable)
 	}
 	call.release()
 }
@@ -286,29 +352,27 @@ func (call *produceCall) fail(err error, retriable bool) {
 func (call *produceCall) complete() {
 	p := call.s.p
 	for _, b := range call.batches {
-		pr := call.find(b)
-		switch {
-		case p.cfg.Acks == AcksNone:
-			b.baseOffset, b.logAppendTime, b.err = -1, -1, nil
-			p.batchDone(b, false, false, false)
-		case pr == nil:
-			b.err = fmt.Errorf("broker answered without partition %s-%d", b.part.topic.name, b.part.id)
-			p.batchDone(b, true, false, true)
-		default:
-			b.baseOffset, b.logAppendTime = pr.BaseOffset, pr.LogAppendTimeMs
-			kerr := wire.ErrorForCode(pr.ErrorCode)
-			if kerr == nil {
-				b.err = nil
-				p.batchDone(b, false, false, false)
-				continue
-			}
-			ke := kerr.(*wire.Error)
-			if pr.ErrorMessage != nil && *pr.ErrorMessage != "" {
-				kerr = fmt.Errorf("%w: %s", kerr, *pr.ErrorMessage)
-			}
-			b.err = kerr
-			p.batchDone(b, ke.Retriable, ke.RefreshMetadata, true)
+		if p.cfg.Acks == AcksNone {
+			b.baseOffset, b.logAppendTime = -1, -1
+			p.batchDone(b, nil, false)
+			continue
 		}
+		pr := call.find(b)
+		if pr == nil {
+			p.batchDone(b, fmt.Errorf("broker answered without partition %s-%d", b.part.topic.name, b.part.id), true)
+			continue
+		}
+		b.baseOffset, b.logAppendTime = pr.BaseOffset, pr.LogAppendTimeMs
+		err := wire.ErrorForCode(pr.ErrorCode)
+		if err == nil {
+			p.batchDone(b, nil, false)
+			continue
+		}
+		retriable := err.(*wire.Error).Retriable
+		if pr.ErrorMessage != nil && *pr.ErrorMessage != "" {
+			err = fmt.Errorf("%w: %s", err, *pr.ErrorMessage)
+		}
+		p.batchDone(b, err, retriable)
 	}
 	call.release()
 }
