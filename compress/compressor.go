@@ -10,10 +10,7 @@ import (
 // beyond growing dst.
 type Compressor struct {
 	codec Codec
-	level int
-	// lz4Depth is the lz4 high-compression search depth; 0 selects the fast compressor.
-	lz4Depth int
-	// pool holds *gzipEncoder, *lz4Encoder or *zstd.Encoder values, by codec.
+	// pool holds *gzipEncoder, lz4BlockCompressor or *zstd.Encoder values, by codec.
 	pool sync.Pool
 }
 
@@ -42,13 +39,13 @@ func NewCompressor(c Codec, level int) (*Compressor, error) {
 	if err := ValidateLevel(c, level); err != nil {
 		return nil, err
 	}
-	z := &Compressor{codec: c, level: level}
+	z := &Compressor{codec: c}
 	switch c {
 	case Gzip:
 		z.pool.New = func() any { return newGzipEncoder(level) }
 	case LZ4:
-		z.lz4Depth = lz4SearchDepth(level)
-		z.pool.New = func() any { return new(lz4Encoder) }
+		depth := lz4SearchDepth(level)
+		z.pool.New = func() any { return newLZ4Encoder(depth) }
 	case Zstd:
 		z.pool.New = func() any { return newZstdEncoder(level) }
 	}

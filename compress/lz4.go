@@ -31,18 +31,24 @@ func lz4SearchDepth(level int) int {
 	return 1 << min(level+2, 16)
 }
 
-// lz4Encoder holds the block compressors' hash tables, which are too large to allocate
-// per batch.
-type lz4Encoder struct {
-	fast lz4.Compressor
-	hc   lz4.CompressorHC
+// lz4BlockCompressor is *lz4.Compressor or *lz4.CompressorHC, pooled because their hash
+// tables (136 KiB and 256 KiB) are too large to allocate per batch.
+type lz4BlockCompressor interface {
+	CompressBlock(src, dst []byte) (int, error)
+}
+
+// newLZ4Encoder returns the block compressor for a search depth (0: the fast one).
+func newLZ4Encoder(depth int) any {
+	if depth == 0 {
+		return new(lz4.Compressor)
+	}
+	return &lz4.CompressorHC{Level: lz4.CompressionLevel(depth)}
 }
 
 // appendLZ4 writes the frame itself rather than through lz4.Writer, so that its layout is
 // exactly the Java client's and the blocks are compressed straight into dst.
 func (c *Compressor) appendLZ4(dst, src []byte) []byte {
-	e := c.pool.Get().(*lz4Encoder)
-	e.hc.Level = lz4.CompressionLevel(c.lz4Depth)
+	e := c.pool.Get().(lz4BlockCompressor)
 	dst = append(dst, lz4FrameHeader[:]...)
 	for len(src) > 0 {
 		n := min(len(src), lz4BlockInput)
@@ -54,13 +60,7 @@ func (c *Compressor) appendLZ4(dst, src []byte) []byte {
 		// A compressed block is used only if it is smaller than the input, as in Java;
 		// the compressors return 0 (or an error) when it does not fit in n bytes.
 		out := dst[off+4 : off+4+n : off+4+n]
-		var k int
-		var err error
-		if c.lz4Depth == 0 {
-			k, err = e.fast.CompressBlock(block, out)
-		} else {
-			k, err = e.hc.CompressBlock(block, out)
-		}
+		k, err := e.CompressBlock(block, out)
 		if err != nil || k <= 0 || k >= n {
 			copy(out, block)
 			binary.LittleEndian.PutUint32(dst[off:], uint32(n)|lz4Uncompressed)
