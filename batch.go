@@ -84,6 +84,11 @@ type partition struct {
 	nextSeq  int32
 	seqPID   int64
 	seqEpoch int16
+	// seqAcked is set once a batch numbered in the current (id, epoch) was acknowledged.
+	// Until then one batch at a time goes out: a broker with no state for the producer
+	// accepts any first sequence (KIP-360), so a later batch overtaking a failed first one
+	// would be written out of order (KAFKA-15591).
+	seqAcked bool
 	// created and completed count batches, for Flush.
 	created   uint64
 	completed uint64

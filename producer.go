@@ -344,7 +344,9 @@ func (p *Producer) batchDone(b *batch, err error, retriable bool) {
 		retriable = true
 		bump = !pa.earlierUnfinishedLocked(b)
 	}
-	if err != nil && retriable && !p.stopping() {
+	if err != nil && retriable && p.stopping() {
+		err = fmt.Errorf("%w before delivery (last error: %w)", ErrClosed, err)
+	} else if err != nil && retriable {
 		b.attempts++
 		if b.attempts <= p.cfg.Retries && time.Since(b.created) < p.cfg.DeliveryTimeout {
 			b.state = batchQueued
@@ -364,6 +366,9 @@ func (p *Producer) batchDone(b *batch, err error, retriable bool) {
 			bump = bump || p.cfg.idempotent && b.stamped
 		} else {
 			b.err = nil
+			if b.pid == pa.seqPID && b.epoch == pa.seqEpoch {
+				pa.seqAcked = true
+			}
 		}
 		p.popDoneLocked(pa)
 	}

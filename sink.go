@@ -168,7 +168,7 @@ func (s *sink) collect(call *produceCall, later func(time.Time)) bool {
 			}
 			pa.rewind = false
 		}
-		if pa.inFlight >= perPartition {
+		if pa.inFlight >= perPartition || pa.inFlight > 0 && !pa.seqAcked {
 			pa.mu.Unlock()
 			continue
 		}
@@ -214,7 +214,7 @@ func (s *sink) collect(call *produceCall, later func(time.Time)) bool {
 					pa.mu.Unlock()
 					continue
 				}
-				pa.seqPID, pa.seqEpoch, pa.nextSeq = pid, epoch, 0
+				pa.seqPID, pa.seqEpoch, pa.nextSeq, pa.seqAcked = pid, epoch, 0, false
 			}
 			seq = pa.nextSeq
 			pa.nextSeq = nextSequence(pa.nextSeq, b.count)
