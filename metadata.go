@@ -97,6 +97,7 @@ func (m *metadata) run() {
 		case <-timer.C:
 		case <-sweep.C:
 			timer.Stop()
+			m.p.clock.reanchor()
 			m.p.expireStale()
 			continue
 		}

@@ -45,6 +45,7 @@ type Producer struct {
 	sinks   map[int32]*sink
 	addrs   map[int32]string
 
+	clock    clock
 	done     completionQueue
 	draining atomic.Int32 // > 0 while Flush or Close wants everything sent now
 	progress notifier     // notified after each batch completes
@@ -75,6 +76,7 @@ func New(cfg Config) (*Producer, error) {
 			return nil, fmt.Errorf("producer: %w", err)
 		}
 	}
+	p.clock.reanchor()
 	p.mem.limit = s.BufferMemory
 	p.bufs.size = s.BatchSize + wire.RecordBatchHeaderSize + recordOverhead
 	p.batches.New = func() any { return new(batch) }
@@ -169,7 +171,7 @@ func (p *Producer) send(ctx context.Context, rec *Record, cb Callback, fut *Futu
 	}
 	var ts int64
 	if rec.Timestamp.IsZero() {
-		ts = time.Now().UnixMilli()
+		ts = p.clock.nowMs()
 	} else {
 		ts = rec.Timestamp.UnixMilli()
 	}

@@ -612,3 +612,14 @@ func TestConcurrentSendAndClose(t *testing.T) {
 		t.Fatalf("%d callbacks for 2000 sends (%d accepted)", calls.Load(), accepted.Load())
 	}
 }
+
+func TestClock(t *testing.T) {
+	var c clock
+	c.reanchor()
+	before := time.Now().UnixMilli()
+	got := c.nowMs()
+	after := time.Now().UnixMilli()
+	if got < before || got > after {
+		t.Fatalf("clock %d outside [%d, %d]", got, before, after)
+	}
+}
