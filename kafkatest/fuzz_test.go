@@ -77,11 +77,13 @@ func FuzzHandleFrame(f *testing.F) {
 // fakeConn is a net.Conn that keeps what is written to it and reads nothing.
 type fakeConn struct{ out []byte }
 
-func (fc *fakeConn) Read([]byte) (int, error)         { return 0, net.ErrClosed }
-func (fc *fakeConn) Write(b []byte) (int, error)      { fc.out = append(fc.out, b...); return len(b), nil }
-func (fc *fakeConn) Close() error                     { return nil }
-func (fc *fakeConn) LocalAddr() net.Addr              { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9092} }
-func (fc *fakeConn) RemoteAddr() net.Addr             { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 50000} }
+func (fc *fakeConn) Read([]byte) (int, error)    { return 0, net.ErrClosed }
+func (fc *fakeConn) Write(b []byte) (int, error) { fc.out = append(fc.out, b...); return len(b), nil }
+func (fc *fakeConn) Close() error                { return nil }
+func (fc *fakeConn) LocalAddr() net.Addr         { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9092} }
+func (fc *fakeConn) RemoteAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 50000}
+}
 func (fc *fakeConn) SetDeadline(time.Time) error      { return nil }
 func (fc *fakeConn) SetReadDeadline(time.Time) error  { return nil }
 func (fc *fakeConn) SetWriteDeadline(time.Time) error { return nil }

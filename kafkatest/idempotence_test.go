@@ -66,7 +66,7 @@ func TestIdempotentProduce(t *testing.T) {
 	for i := range 5 {
 		expect(produce(epoch, int32(5+i), 1), 0, int64(5+i))
 	}
-	expect(produce(epoch, 9, 1), 0, 9)                                    // still cached
+	expect(produce(epoch, 9, 1), 0, 9)                                     // still cached
 	expect(produce(epoch, 3, 2), wire.ErrOutOfOrderSequenceNumber.Code, 0) // no longer
 	// A new epoch must start at 0.
 	expect(produce(epoch+1, 10, 1), wire.ErrOutOfOrderSequenceNumber.Code, 0)
