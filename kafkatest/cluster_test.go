@@ -1,12 +1,16 @@
 package kafkatest
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
+	"log/slog"
 	"net"
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -339,8 +343,27 @@ func TestMoveLeader(t *testing.T) {
 	}
 }
 
+// syncBuffer is a bytes.Buffer safe for the cluster's goroutines to log into.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 func TestBadInputClosesConnection(t *testing.T) {
-	c := newTestCluster(t, MaxFrameSize(1<<10))
+	var logs syncBuffer
+	c := newTestCluster(t, MaxFrameSize(1<<10), Logger(slog.New(slog.NewTextHandler(&logs, nil))))
 	addr := c.Addrs()[0]
 	bystander := dial(t, addr)
 	frame := func(body []byte) []byte {
@@ -368,9 +391,17 @@ func TestBadInputClosesConnection(t *testing.T) {
 		{"trailing body bytes", frame(append(header(wire.KeyMetadata, 1), 0xff, 0xff, 0xff, 0xff, 7))},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			before := strings.Count(logs.String(), "closing connection")
 			tc := dial(t, addr)
 			tc.writeRaw(tt.raw)
 			tc.expectClosed()
+			deadline := time.Now().Add(5 * time.Second)
+			for strings.Count(logs.String(), "closing connection") == before && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			if strings.Count(logs.String(), "closing connection") == before {
+				t.Fatal("nothing logged")
+			}
 		})
 	}
 	// The bystander's connection is unaffected.
@@ -419,5 +450,84 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	if n := runtime.NumGoroutine(); n > before {
 		buf := make([]byte, 1<<20)
 		t.Fatalf("%d goroutines before, %d after Close:\n%s", before, n, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// TestConcurrentUse produces from several connections to every broker while leaders move
+// and readers read, for the race detector.
+func TestConcurrentUse(t *testing.T) {
+	c := newTestCluster(t, SeedTopic("t", 6))
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	var accepted sync.Map
+	for w := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conns := make([]*testClient, 3)
+			for i := range conns {
+				conns[i] = dial(t, c.Addrs()[i])
+			}
+			n := 0
+			for i := 0; i < 40; i++ {
+				p := int32((w + i) % 6)
+				got := conns[c.Leader("t", p)].produce(9, "t", p, makeBatch(t, plainSpec(), values(2)...))
+				switch got.ErrorCode {
+				case 0:
+					n += 2
+				case wire.ErrNotLeaderOrFollower.Code: // the leader moved meanwhile
+				default:
+					t.Errorf("error %d", got.ErrorCode)
+					return
+				}
+			}
+			accepted.Store(w, n)
+		}()
+	}
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := c.MoveLeader("t", int32(i%6), int32(i%3)); err != nil {
+				t.Error(err)
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	reader := dial(t, c.Addrs()[1])
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_ = c.Records("t", 0)
+			_ = c.topicCount("t")
+			reader.metadata(12, "t")
+		}
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		done := 0
+		accepted.Range(func(any, any) bool { done++; return true })
+		if done == 6 || t.Failed() {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	want := 0
+	accepted.Range(func(_, v any) bool { want += v.(int); return true })
+	if got := len(c.topicRecords("t")); got != want {
+		t.Fatalf("%d records stored, %d acknowledged", got, want)
 	}
 }

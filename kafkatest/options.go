@@ -26,18 +26,21 @@ type seedTopic struct {
 	partitions int32
 }
 
-// Defaults, as a Kafka 4.x broker's where one exists.
+// Limits a broker enforces by default, as a Kafka 4.x broker's.
 const (
-	defaultNumBrokers = 3
-	// defaultPartitions is the partition count of auto-created topics. Kafka's num.partitions
-	// is 1; 3 spreads a topic over the default three brokers, which is what tests want.
-	defaultPartitions = 3
 	// DefaultMaxMessageBytes is Kafka's message.max.bytes default: the largest record batch
 	// a broker accepts, 1 MiB plus the 12 bytes of batch overhead.
 	DefaultMaxMessageBytes = 1048588
 	// DefaultMaxFrameSize is Kafka's socket.request.max.bytes default (100 MiB): the largest
 	// request frame a broker reads.
 	DefaultMaxFrameSize = 100 << 20
+)
+
+const (
+	defaultNumBrokers = 3
+	// defaultPartitions is the partition count of auto-created topics. Kafka's num.partitions
+	// is 1; 3 spreads a topic over the default three brokers, which is what tests want.
+	defaultPartitions = 3
 )
 
 func defaultConfig() config {
