@@ -113,7 +113,7 @@ func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, size int, 
 		wake = true
 	}
 	b.buf = wire.AppendRecord(b.buf, b.count, ts-b.firstTs, rec.Key, rec.Value, rec.Headers)
-	if cb != nil || fut != nil {
+	if cb != nil || fut != nil || p.cfg.Hooks != nil {
 		b.comps = append(b.comps, completion{index: b.count, ts: ts, cb: cb, fut: fut})
 	}
 	b.count++

@@ -226,6 +226,7 @@ func (m *metadata) initProducerID() error {
 // apply installs a metadata answer: broker addresses, partitions and their leaders.
 func (m *metadata) apply(resp *wire.MetadataResponse) (unresolved bool) {
 	p := m.p
+	p.stats.metadataRefreshes.Add(1)
 	brokers := make(map[int32]string, len(resp.Brokers))
 	for _, b := range resp.Brokers {
 		brokers[b.NodeID] = net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port)))

@@ -46,6 +46,7 @@ type Producer struct {
 	addrs   map[int32]string
 
 	clock    clock
+	stats    counters
 	done     completionQueue
 	draining atomic.Int32 // > 0 while Flush or Close wants everything sent now
 	progress notifier     // notified after each batch completes
@@ -353,12 +354,14 @@ func (p *Producer) batchDone(b *batch, err error, retriable bool) {
 		if b.attempts <= p.cfg.Retries && time.Since(b.created) < p.cfg.DeliveryTimeout {
 			b.state = batchQueued
 			b.err = err
+			p.stats.recordsRetried.Add(int64(b.count))
 			b.retryAt = time.Now().Add(p.backoff(b.attempts))
 			pa.rewind = true
 			p.logDebug("retrying batch", "topic", pa.topic.name, "partition", pa.id, "attempt", b.attempts, "error", err)
 		}
 	}
 	if b.state == batchDone {
+		p.batchStats(b, err)
 		if err != nil {
 			if b.attempts > p.cfg.Retries && retriable {
 				err = fmt.Errorf("%w (after %d retries)", err, p.cfg.Retries)
@@ -386,6 +389,21 @@ func (p *Producer) batchDone(b *batch, err error, retriable bool) {
 	}
 	if refresh {
 		p.meta.requestRefresh()
+	}
+}
+
+// batchStats counts a batch that is done, and tells the hooks.
+func (p *Producer) batchStats(b *batch, err error) {
+	if err != nil {
+		p.stats.recordsFailed.Add(int64(b.count))
+	} else {
+		p.stats.recordsSent.Add(int64(b.count))
+		p.stats.batchesSent.Add(1)
+		p.stats.batchBytes.Add(int64(len(b.wireBuf)))
+		p.stats.uncompressedBytes.Add(int64(len(b.buf)))
+	}
+	if p.cfg.Hooks != nil {
+		p.cfg.Hooks.OnBatchDone(b.part.topic.name, b.part.id, int(b.count), len(b.wireBuf), err)
 	}
 }
 
@@ -474,10 +492,14 @@ func (p *Producer) finishBatch(b *batch) {
 			ts = b.logAppendTime
 		}
 		md.Timestamp = time.UnixMilli(ts)
-		if c.fut != nil {
+		if p.cfg.Hooks != nil {
+			p.cfg.Hooks.OnRecordDone(md, b.err)
+		}
+		switch {
+		case c.fut != nil:
 			c.fut.md, c.fut.err = md, b.err
 			close(c.fut.done)
-		} else {
+		case c.cb != nil:
 			c.cb(md, b.err)
 		}
 	}
@@ -514,6 +536,7 @@ func (p *Producer) expireStale() {
 			}
 			b.state = batchDone
 			b.err = &PartitionError{Topic: pa.topic.name, Partition: pa.id, Err: cause}
+			p.batchStats(b, b.err)
 			bump = bump || p.cfg.idempotent && b.stamped
 		}
 		p.popDoneLocked(pa)
@@ -600,6 +623,7 @@ func (p *Producer) Close(ctx context.Context) error {
 		for _, b := range pa.queue {
 			if b.state != batchDone {
 				b.err = &PartitionError{Topic: pa.topic.name, Partition: pa.id, Err: ErrClosed}
+				p.batchStats(b, b.err)
 			}
 		}
 		left = append(left, pa.queue...)

@@ -23,7 +23,8 @@ type sink struct {
 	wake  chan struct{}                // cap 1
 	parts atomic.Pointer[[]*partition] // the partitions this broker leads
 
-	slots chan struct{} // in-flight requests; cap max.in.flight
+	slots   chan struct{} // in-flight requests; cap max.in.flight
+	latency latencyHist
 
 	// Owned by the sink goroutine.
 	conn     *conn.Conn
@@ -84,17 +85,31 @@ func (s *sink) ensureConn() (*conn.Conn, time.Time) {
 	if s.conn != nil && s.conn.Err() == nil {
 		return s.conn, time.Time{}
 	}
+	p := s.p
+	addr := *s.addr.Load()
 	if s.conn != nil {
+		err := s.conn.Err()
 		s.conn.Close()
 		s.conn = nil
+		p.stats.connErrors.Add(1)
+		p.logWarn("connection to broker lost", "node", s.node, "addr", addr, "error", err)
+		if p.cfg.Hooks != nil {
+			p.cfg.Hooks.OnBrokerDisconnect(s.node, addr, err)
+		}
 	}
-	c, err := s.p.dial(*s.addr.Load())
+	start := time.Now()
+	c, err := p.dial(addr)
+	if p.cfg.Hooks != nil {
+		p.cfg.Hooks.OnBrokerConnect(s.node, addr, time.Since(start), err)
+	}
 	if err != nil {
 		s.dialFail++
-		s.p.logWarn("connecting to broker failed", "node", s.node, "error", err)
-		s.p.meta.requestRefresh()
-		return nil, time.Now().Add(s.p.backoff(s.dialFail))
+		p.stats.connErrors.Add(1)
+		p.logWarn("connecting to broker failed", "node", s.node, "addr", addr, "error", err)
+		p.meta.requestRefresh()
+		return nil, time.Now().Add(p.backoff(s.dialFail))
 	}
+	p.logDebug("connected to broker", "node", s.node, "addr", addr)
 	s.dialFail = 0
 	s.conn = c
 	return c, time.Time{}
@@ -262,6 +277,7 @@ func (s *sink) failAll(err error) {
 func (s *sink) send(call *produceCall, c *conn.Conn) {
 	p := s.p
 	call.conn = c
+	p.stats.inFlight.Add(1) // until release
 	version, err := c.Version(wire.KeyProduce)
 	if err != nil {
 		call.fail(err, false)
@@ -304,6 +320,12 @@ func (s *sink) send(call *produceCall, c *conn.Conn) {
 		pt.Partitions = append(pt.Partitions, wire.ProducePartition{Index: b.part.id, Records: b.wireBuf})
 	}
 	expect := p.cfg.Acks != AcksNone
+	call.sentAt = time.Now()
+	call.bytes = 0
+	for _, b := range call.batches {
+		call.bytes += len(b.wireBuf)
+	}
+	p.stats.requests.Add(1)
 	if err := c.Send(req, version, expect, call); err != nil {
 		if !expect {
 			call.fail(err, true)
@@ -319,6 +341,8 @@ func (s *sink) send(call *produceCall, c *conn.Conn) {
 type produceCall struct {
 	s       *sink
 	conn    *conn.Conn
+	sentAt  time.Time
+	bytes   int
 	batches []*batch
 	req     wire.ProduceRequest
 	resp    wire.ProduceResponse
@@ -327,6 +351,11 @@ type produceCall struct {
 
 // HandleResponse runs on the connection's reader goroutine.
 func (call *produceCall) HandleResponse(body []byte, err error) {
+	latency := time.Since(call.sentAt)
+	call.s.latency.observe(latency)
+	if h := call.s.p.cfg.Hooks; h != nil {
+		h.OnProduceRequest(call.s.node, call.bytes, latency, err)
+	}
 	if err == nil {
 		if err = call.resp.Decode(body, call.version); err != nil {
 			err = fmt.Errorf("decoding Produce v%d response: %w", call.version, err)
@@ -405,6 +434,7 @@ func (call *produceCall) release() {
 	for i := range call.req.Topics {
 		clear(call.req.Topics[i].Partitions)
 	}
+	s.p.stats.inFlight.Add(-1)
 	<-s.slots
 	s.calls.Put(call)
 	s.poke()
