@@ -363,8 +363,12 @@ func (p *Producer) batchDone(b *batch, err error, retriable bool) {
 	if b.state == batchDone {
 		p.batchStats(b, err)
 		if err != nil {
-			if b.attempts > p.cfg.Retries && retriable {
+			switch {
+			case !retriable || p.stopping():
+			case b.attempts > p.cfg.Retries:
 				err = fmt.Errorf("%w (after %d retries)", err, p.cfg.Retries)
+			default:
+				err = fmt.Errorf("%w: delivery.timeout.ms (%v) passed; last error: %w", ErrTimeout, p.cfg.DeliveryTimeout, err)
 			}
 			b.err = &PartitionError{Topic: pa.topic.name, Partition: pa.id, Err: err}
 			// The partition's sequence numbers now have a gap, or an unknown outcome.

@@ -623,3 +623,22 @@ func TestClock(t *testing.T) {
 		t.Fatalf("clock %d outside [%d, %d]", got, before, after)
 	}
 }
+
+func TestIdleConnectionsClose(t *testing.T) {
+	checkNoLeaks(t)
+	c := newCluster(t, kafkatest.NumBrokers(1), kafkatest.SeedTopic("idle", 1))
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), ConnectionsMaxIdle: 50 * time.Millisecond, Linger: -1})
+	ctx := ctxTimeout(t, 20*time.Second)
+	for i := 0; i < 3; i++ {
+		if err := p.Send(ctx, Record{Topic: "idle", Value: []byte("v")}).Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(150 * time.Millisecond) // the sink's connection closes meanwhile
+	}
+	if got := len(c.Records("idle", 0)); got != 3 {
+		t.Fatalf("%d records", got)
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

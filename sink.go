@@ -27,9 +27,8 @@ type sink struct {
 	latency latencyHist
 
 	// Owned by the sink goroutine.
-	conn     *conn.Conn
-	dialFail int
-	calls    sync.Pool // *produceCall
+	conn  *conn.Conn
+	calls sync.Pool // *produceCall
 }
 
 func newSink(p *Producer, node int32, addr string) *sink {
@@ -79,11 +78,10 @@ func (s *sink) run() {
 	}
 }
 
-// ensureConn returns a live connection, dialing if needed. On failure it returns when to
-// try again.
-func (s *sink) ensureConn() (*conn.Conn, time.Time) {
+// ensureConn returns a live connection, dialing if needed, or the dial's error.
+func (s *sink) ensureConn() (*conn.Conn, error) {
 	if s.conn != nil && s.conn.Err() == nil {
-		return s.conn, time.Time{}
+		return s.conn, nil
 	}
 	p := s.p
 	addr := *s.addr.Load()
@@ -103,16 +101,14 @@ func (s *sink) ensureConn() (*conn.Conn, time.Time) {
 		p.cfg.Hooks.OnBrokerConnect(s.node, addr, time.Since(start), err)
 	}
 	if err != nil {
-		s.dialFail++
 		p.stats.connErrors.Add(1)
 		p.logWarn("connecting to broker failed", "node", s.node, "addr", addr, "error", err)
 		p.meta.requestRefresh()
-		return nil, time.Now().Add(p.backoff(s.dialFail))
+		return nil, err
 	}
 	p.logDebug("connected to broker", "node", s.node, "addr", addr)
-	s.dialFail = 0
 	s.conn = c
-	return c, time.Time{}
+	return c, nil
 }
 
 // drain sends what is ready, as long as in-flight slots are free. It returns when it
@@ -126,11 +122,8 @@ func (s *sink) drain() time.Time {
 	}
 	for {
 		if len(*s.parts.Load()) == 0 {
+			s.closeIdle(later)
 			return next
-		}
-		c, retry := s.ensureConn()
-		if c == nil {
-			return retry
 		}
 		select {
 		case s.slots <- struct{}{}:
@@ -141,10 +134,28 @@ func (s *sink) drain() time.Time {
 		if !s.collect(call, later) {
 			<-s.slots
 			s.calls.Put(call)
+			s.closeIdle(later)
 			return next
 		}
-		s.send(call, c)
+		c, err := s.ensureConn()
+		s.send(call, c, err)
 	}
+}
+
+// closeIdle closes the connection once it has been idle for connections.max.idle.ms, or
+// notes when it will have been.
+func (s *sink) closeIdle(later func(time.Time)) {
+	maxIdle := s.p.cfg.ConnectionsMaxIdle
+	if s.conn == nil || maxIdle <= 0 || s.conn.Err() != nil {
+		return
+	}
+	if idle := s.conn.Idle(); idle < maxIdle {
+		later(time.Now().Add(maxIdle - idle))
+		return
+	}
+	s.p.logDebug("closing idle connection", "node", s.node)
+	s.conn.Close()
+	s.conn = nil
 }
 
 // collect takes at most one ready batch of each partition this sink leads into call, up to
@@ -273,11 +284,16 @@ func (s *sink) failAll(err error) {
 	}
 }
 
-// send builds the Produce request of call and writes it.
-func (s *sink) send(call *produceCall, c *conn.Conn) {
+// send builds the Produce request of call and writes it on c. When there is no connection
+// (dialErr), the batches fail with that retriable error and back off.
+func (s *sink) send(call *produceCall, c *conn.Conn, dialErr error) {
 	p := s.p
 	call.conn = c
 	p.stats.inFlight.Add(1) // until release
+	if c == nil {
+		call.fail(dialErr, true)
+		return
+	}
 	version, err := c.Version(wire.KeyProduce)
 	if err != nil {
 		call.fail(err, false)
