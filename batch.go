@@ -70,6 +70,8 @@ type partition struct {
 
 	// leader is the node id of the partition leader, -1 when unknown.
 	leader atomic.Int32
+	// txnAdded is set once the partition is part of the ongoing transaction.
+	txnAdded atomic.Bool
 
 	mu    sync.Mutex
 	open  *batch

@@ -20,9 +20,14 @@ type idempotence struct {
 	bumpWanted bool  // sends wait until the bump is done
 	inFlight   int   // batches in flight, over every partition
 	fatal      error // InitProducerId failed for good
+	// transactional producers bump with InitProducerId (after the transaction ends), never
+	// locally.
+	transactional bool
 }
 
-func newIdempotence() *idempotence { return &idempotence{pid: -1, needInit: true} }
+func newIdempotence(transactional bool) *idempotence {
+	return &idempotence{pid: -1, needInit: true, transactional: transactional}
+}
 
 // current returns the id and epoch to stamp new sends with, and whether sending may go on.
 func (s *idempotence) current() (pid int64, epoch int16, ok bool, fatal error) {
@@ -81,7 +86,7 @@ func (s *idempotence) maybeBumpLocked() bool {
 		return false
 	}
 	s.bumpWanted = false
-	if s.epoch == math.MaxInt16 {
+	if s.epoch == math.MaxInt16 || s.transactional {
 		s.needInit = true // the metadata goroutine asks for a new id
 		return false
 	}

@@ -103,7 +103,7 @@ func (m *metadata) run() {
 		}
 		timer.Stop()
 		unresolved, err := m.fetch()
-		if err == nil && m.p.cfg.idempotent && m.p.idem.wantsInit() {
+		if err == nil && m.p.cfg.idempotent && m.p.txn == nil && m.p.idem.wantsInit() {
 			if err = m.initProducerID(); err != nil {
 				unresolved = true
 			}

@@ -40,6 +40,7 @@ type Producer struct {
 	topics sync.Map // name -> *topicState
 	meta   *metadata
 	idem   *idempotence
+	txn    *transactions // nil without transactional.id
 
 	sinksMu sync.Mutex
 	sinks   map[int32]*sink
@@ -83,7 +84,10 @@ func New(cfg Config) (*Producer, error) {
 	p.batches.New = func() any { return new(batch) }
 	p.done.wake = make(chan struct{}, 1)
 	p.meta = newMetadata(p)
-	p.idem = newIdempotence()
+	p.idem = newIdempotence(s.TransactionalID != "")
+	if s.TransactionalID != "" {
+		p.txn = newTransactions(p)
+	}
 	p.wg.Add(2)
 	go p.meta.run()
 	go p.complete()
@@ -160,6 +164,11 @@ func (p *Producer) send(ctx context.Context, rec *Record, cb Callback, fut *Futu
 	if rec.Topic == "" {
 		return fmt.Errorf("%w: empty topic", ErrInvalidRecord)
 	}
+	if p.txn != nil {
+		if err := p.txn.checkSend(); err != nil {
+			return err
+		}
+	}
 	for i := range rec.Headers {
 		if !utf8.ValidString(rec.Headers[i].Key) {
 			return fmt.Errorf("%w: header key %q is not valid UTF-8", ErrInvalidRecord, rec.Headers[i].Key)
@@ -202,6 +211,9 @@ func (p *Producer) send(ctx context.Context, rec *Record, cb Callback, fut *Futu
 		return err
 	}
 	pa := parts[idx]
+	if p.txn != nil {
+		p.txn.addPartition(pa)
+	}
 	if pa.appendRecord(p, rec, ts, size, cb, fut) {
 		p.wakeLeader(pa)
 	}
@@ -261,6 +273,25 @@ func (p *Producer) wakeLeader(pa *partition) {
 	if s != nil {
 		s.poke()
 	}
+}
+
+// brokerAddrs returns the known broker addresses, then the bootstrap servers.
+func (p *Producer) brokerAddrs() []string {
+	p.sinksMu.Lock()
+	out := make([]string, 0, len(p.addrs)+len(p.cfg.BootstrapServers))
+	for _, a := range p.addrs {
+		out = append(out, a)
+	}
+	p.sinksMu.Unlock()
+	return append(out, p.cfg.BootstrapServers...)
+}
+
+// blockCtx bounds ctx by max.block.ms.
+func (p *Producer) blockCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	if p.cfg.MaxBlock <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, p.cfg.MaxBlock)
 }
 
 // setBrokers records the broker addresses from a metadata answer.
@@ -360,6 +391,7 @@ func (p *Producer) batchDone(b *batch, err error, retriable bool) {
 			p.logDebug("retrying batch", "topic", pa.topic.name, "partition", pa.id, "attempt", b.attempts, "error", err)
 		}
 	}
+	var failed error // b may be recycled as soon as it is handed over: keep what we need
 	if b.state == batchDone {
 		p.batchStats(b, err)
 		if err != nil {
@@ -371,6 +403,7 @@ func (p *Producer) batchDone(b *batch, err error, retriable bool) {
 				err = fmt.Errorf("%w: delivery.timeout.ms (%v) passed; last error: %w", ErrTimeout, p.cfg.DeliveryTimeout, err)
 			}
 			b.err = &PartitionError{Topic: pa.topic.name, Partition: pa.id, Err: err}
+			failed = b.err
 			// The partition's sequence numbers now have a gap, or an unknown outcome.
 			bump = bump || p.cfg.idempotent && b.stamped
 		} else {
@@ -382,6 +415,9 @@ func (p *Producer) batchDone(b *batch, err error, retriable bool) {
 		p.popDoneLocked(pa)
 	}
 	pa.mu.Unlock()
+	if failed != nil && p.txn != nil {
+		p.txn.fail(failed)
+	}
 	if p.cfg.idempotent {
 		woke := p.idem.answered()
 		if bump {
@@ -611,6 +647,9 @@ func (p *Producer) Close(ctx context.Context) error {
 	err := p.Flush(ctx)
 	p.stopOnce.Do(func() { close(p.stop) })
 	p.wg.Wait()
+	if p.txn != nil {
+		p.txn.close()
+	}
 	// Every goroutine is gone. Deliver the outcomes still queued, then fail what was not
 	// delivered, in partition order.
 	p.done.mu.Lock()

@@ -183,7 +183,7 @@ func (s *sink) collect(call *produceCall, later func(time.Time)) bool {
 	}
 	size := 0
 	for _, pa := range *s.parts.Load() {
-		if pa.leader.Load() != s.node {
+		if pa.leader.Load() != s.node || p.txn != nil && !pa.txnAdded.Load() {
 			continue
 		}
 		pa.mu.Lock()
@@ -298,6 +298,9 @@ func (s *sink) send(call *produceCall, c *conn.Conn, dialErr error) {
 	if err != nil {
 		call.fail(err, false)
 		return
+	}
+	if p.txn != nil && !p.txn.isV2() {
+		version = min(version, 11) // v12+ adds partitions implicitly: transactions V2 only
 	}
 	if version >= 13 {
 		for _, b := range call.batches {

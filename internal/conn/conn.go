@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"sync"
 	"time"
@@ -305,10 +306,17 @@ func decodeResponse(resp wire.Response, body []byte, version int16) error {
 // when the answer arrives, the request times out, the connection dies or ctx ends (the
 // request then stays in flight, and its answer is discarded).
 func (c *Conn) Call(ctx context.Context, req wire.Request, resp wire.Response) error {
+	return c.CallMax(ctx, req, resp, math.MaxInt16)
+}
+
+// CallMax is Call at the negotiated version capped at maxVersion (AddPartitionsToTxn v4+ is
+// for brokers only, for example).
+func (c *Conn) CallMax(ctx context.Context, req wire.Request, resp wire.Response, maxVersion int16) error {
 	version, err := c.Version(req.Key())
 	if err != nil {
 		return err
 	}
+	version = min(version, maxVersion)
 	h := &callHandler{resp: resp, version: version, done: make(chan error, 1)}
 	if err := c.Send(req, version, true, h); err != nil {
 		return err
