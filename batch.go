@@ -98,9 +98,14 @@ type partition struct {
 
 // appendRecord encodes one record into the partition's open batch, sealing the batch and
 // starting a new one as batch.size says. It reports whether the partition's sink should be
-// woken: a batch was sealed, or a new batch started (its linger timer must be armed).
-func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, size int, cb Callback, fut *Future) (wake bool) {
+// woken (a batch was sealed, or a new batch started and its linger timer must be armed), and
+// false in ok when the producer closed meanwhile and nothing was appended.
+func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, size int, cb Callback, fut *Future) (wake, ok bool) {
 	pa.mu.Lock()
+	if p.closed.Load() {
+		pa.mu.Unlock()
+		return false, false
+	}
 	b := pa.open
 	if b != nil && len(b.buf)+size+recordOverhead > p.cfg.BatchSize+wire.RecordBatchHeaderSize {
 		pa.sealLocked()
@@ -126,7 +131,7 @@ func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, size int, 
 		wake = true
 	}
 	pa.mu.Unlock()
-	return wake
+	return wake, true
 }
 
 // sealLocked moves the open batch, if any, to the queue. pa.mu is held.

@@ -52,7 +52,6 @@ type Producer struct {
 	draining atomic.Int32 // > 0 while Flush or Close wants everything sent now
 	progress notifier     // notified after each batch completes
 
-	active   atomic.Int64 // sends in progress
 	closed   atomic.Bool
 	closing  chan struct{} // closed when Close starts: blocked sends give up
 	stop     chan struct{} // closed when the goroutines must end
@@ -156,8 +155,6 @@ func (p *Producer) SendAsync(ctx context.Context, rec Record, cb Callback) error
 // send validates rec, picks its partition, reserves buffer memory and appends it to the
 // partition's open batch.
 func (p *Producer) send(ctx context.Context, rec *Record, cb Callback, fut *Future) error {
-	p.active.Add(1)
-	defer p.active.Add(-1)
 	if p.closed.Load() {
 		return ErrClosed
 	}
@@ -214,7 +211,12 @@ func (p *Producer) send(ctx context.Context, rec *Record, cb Callback, fut *Futu
 	if p.txn != nil {
 		p.txn.addPartition(pa)
 	}
-	if pa.appendRecord(p, rec, ts, size, cb, fut) {
+	wake, ok := pa.appendRecord(p, rec, ts, size, cb, fut)
+	if !ok {
+		p.mem.release(int64(size))
+		return ErrClosed
+	}
+	if wake {
 		p.wakeLeader(pa)
 	}
 	return nil
@@ -641,9 +643,14 @@ func (p *Producer) Close(ctx context.Context) error {
 		return nil
 	}
 	close(p.closing)
-	for p.active.Load() > 0 { // sends that passed the closed check finish appending
-		time.Sleep(100 * time.Microsecond)
-	}
+	// A send that passed the closed check before now may still be appending: taking every
+	// partition's lock once orders those appends before the flush below, and later ones
+	// see closed under the lock and refuse.
+	p.forEachPartition(func(pa *partition) {
+		pa.mu.Lock()
+		//lint:ignore SA2001 the empty critical section is the barrier
+		pa.mu.Unlock()
+	})
 	err := p.Flush(ctx)
 	p.stopOnce.Do(func() { close(p.stop) })
 	p.wg.Wait()
