@@ -86,6 +86,9 @@ func (m *metadata) run() {
 	sweep := time.NewTicker(100 * time.Millisecond)
 	defer sweep.Stop()
 	next := time.Now().Add(m.p.cfg.MetadataMaxAge)
+	// earliest spaces fetches by retry.backoff.ms (growing while they fail), however often
+	// a refresh is asked for, as the Java client's metadata refresh backoff.
+	var earliest time.Time
 	for {
 		wait := time.Until(next)
 		timer := time.NewTimer(max(wait, 0))
@@ -94,6 +97,13 @@ func (m *metadata) run() {
 			timer.Stop()
 			return
 		case <-m.refresh:
+			if time.Now().Before(earliest) {
+				timer.Stop()
+				if earliest.Before(next) {
+					next = earliest
+				}
+				continue
+			}
 		case <-timer.C:
 		case <-sweep.C:
 			timer.Stop()
@@ -113,9 +123,11 @@ func (m *metadata) run() {
 		case err != nil || unresolved:
 			m.fails++
 			next = time.Now().Add(m.p.backoff(m.fails))
+			earliest = next
 		default:
 			m.fails = 0
 			next = time.Now().Add(m.p.cfg.MetadataMaxAge)
+			earliest = time.Now().Add(m.p.backoff(1))
 		}
 		if err != nil {
 			m.p.logWarn("metadata refresh failed", "error", err)

@@ -642,3 +642,45 @@ func TestIdleConnectionsClose(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMetadataRequestsBackOff: a send waiting for an unknown topic must not make the
+// producer ask for metadata in a loop.
+func TestMetadataRequestsBackOff(t *testing.T) {
+	c := newCluster(t, kafkatest.AutoCreateTopics(false))
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), MaxBlock: time.Second, RetryBackoff: 50 * time.Millisecond, RetryBackoffMax: 200 * time.Millisecond})
+	ctx := ctxTimeout(t, 10*time.Second)
+	if err := p.Send(ctx, Record{Topic: "never", Value: []byte("v")}).Wait(ctx); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("got %v", err)
+	}
+	// One second of waiting with backoffs from 50 ms to 200 ms allows about ten requests.
+	if n := c.RequestCount(wire.KeyMetadata); n > 30 {
+		t.Fatalf("%d Metadata requests while one send waited a second", n)
+	}
+}
+
+// TestLeaderDownDoesNotSpin: while a partition's leader is down, the producer retries with
+// backoff instead of dialing and refreshing in a loop.
+func TestLeaderDownDoesNotSpin(t *testing.T) {
+	c := newCluster(t, kafkatest.SeedTopic("down", 3))
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), RetryBackoff: 50 * time.Millisecond, RetryBackoffMax: 200 * time.Millisecond,
+		DeliveryTimeout: time.Hour, Linger: -1})
+	ctx := ctxTimeout(t, 20*time.Second)
+	if err := p.Send(ctx, Record{Topic: "down", Partition: ToPartition(1), Value: []byte("x")}).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.StopBroker(c.Leader("down", 1)); err != nil {
+		t.Fatal(err)
+	}
+	before := c.RequestCount(wire.KeyMetadata)
+	fut := p.Send(ctx, Record{Topic: "down", Partition: ToPartition(1), Value: []byte("y")})
+	time.Sleep(time.Second)
+	if n := c.RequestCount(wire.KeyMetadata) - before; n > 30 {
+		t.Fatalf("%d Metadata requests in a second with a leader down", n)
+	}
+	if err := c.StartBroker(c.Leader("down", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := fut.Wait(ctx); err != nil {
+		t.Fatalf("after the broker came back: %v", err)
+	}
+}

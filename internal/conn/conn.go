@@ -144,9 +144,6 @@ func (c *Conn) negotiate(ctx context.Context) error {
 		c.versions[wire.KeyApiVersions] = min(theirs, c.versions[wire.KeyApiVersions])
 	}
 	for _, ours := range wire.SupportedAPIs() {
-		if ours.Key == wire.KeyApiVersions {
-			continue
-		}
 		for _, k := range resp.APIKeys {
 			if k.APIKey != ours.Key {
 				continue
