@@ -284,7 +284,8 @@ send:
 	defer r.mu.Unlock()
 	fmt.Fprintln(e.stdout, totalLine(r.total, r.bytes, elapsed))
 	if stopped != nil {
-		e.stderr.printf("gregor perf: stopped sending after %d of %d records: %v\n", r.attempted.Load(), r.numRecords, stopped)
+		e.stderr.printf("gregor perf: stopped sending after %d of %d records: the next would fail the same way (%v)\n",
+			r.attempted.Load(), r.numRecords, stopped)
 	}
 	if r.failed > 0 {
 		e.stderr.printf("gregor perf: %d records failed\n", r.failed)

@@ -162,6 +162,27 @@ func TestPerfFailures(t *testing.T) {
 	}
 }
 
+func TestPerfStopsWithoutMetadata(t *testing.T) {
+	c := newCluster(t, kafkatest.AutoCreateTopics(false))
+	r := runCmd(t, "", "perf", "-b", bootstrap(c), "-t", "absent", "--num-records", "1000", "-X", "max.block.ms=200")
+	if r.code != exitFailed {
+		t.Fatalf("exit %d, want 1: %s", r.code, r.stderr)
+	}
+	if m := totalRE.FindStringSubmatch(strings.TrimSpace(r.stdout)); m == nil || m[1] != "0" {
+		t.Errorf("stdout %q", r.stdout)
+	}
+	for _, want := range []string{
+		`gregor perf: record failed: producer: `,
+		`topic "absent"`,
+		"gregor perf: stopped sending after 1 of 1000 records: the next would fail the same way",
+		"gregor perf: 1 records failed",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+}
+
 func TestPerfInterrupt(t *testing.T) {
 	c := newCluster(t, kafkatest.SeedTopic("p", 1))
 	ctx, cancel := context.WithCancel(context.Background())

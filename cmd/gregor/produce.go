@@ -293,7 +293,8 @@ func (pr *produceRun) send(p *producer.Producer, name string, n int64, data []by
 	case pr.ctx.Err() != nil:
 		return nil
 	}
-	return fmt.Errorf("stopped reading at %s record %d: %w", name, n, err)
+	// The callback printed err; every record after this one would wait and fail as long.
+	return fmt.Errorf("stopped reading at %s record %d: the records after it would fail the same way", name, n)
 }
 
 // splitOn is a bufio.SplitFunc for records ending with delim; an unterminated last record

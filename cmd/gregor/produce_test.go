@@ -167,8 +167,12 @@ func TestProduceStopsWithoutMetadata(t *testing.T) {
 	if r.code != exitFailed {
 		t.Fatalf("exit %d, want 1: %s", r.code, r.stderr)
 	}
-	if !strings.Contains(r.stderr, "stopped reading at stdin record 1:") || !strings.Contains(r.stderr, "0 records sent, 1 failed") {
+	if !strings.Contains(r.stderr, "stopped reading at stdin record 1: the records after it would fail the same way") ||
+		!strings.Contains(r.stderr, "0 records sent, 1 failed") {
 		t.Errorf("stderr:\n%s", r.stderr)
+	}
+	if n := strings.Count(r.stderr, `topic "absent"`); n != 1 {
+		t.Errorf("the error is shown %d times:\n%s", n, r.stderr)
 	}
 }
 
