@@ -132,7 +132,7 @@ func (e *env) perf(ctx context.Context, args []string) int {
 	if bufferMemory <= 0 {
 		bufferMemory = producer.DefaultBufferMemory
 	}
-	r := newPerfRun(e, ctx, t.p, o.topic, o.numRecords, o.recordSize, payloads, o.throughput, bufferMemory)
+	r := newPerfRun(ctx, e, t.p, o.topic, o.numRecords, o.recordSize, payloads, o.throughput, bufferMemory)
 	return r.run()
 }
 
@@ -203,7 +203,7 @@ type windowStats struct {
 // maxShownErrors bounds the per-record errors printed; the rest are only counted.
 const maxShownErrors = 10
 
-func newPerfRun(e *env, ctx context.Context, p *producer.Producer, topic string, numRecords int64, recordSize int,
+func newPerfRun(ctx context.Context, e *env, p *producer.Producer, topic string, numRecords int64, recordSize int,
 	payloads [][]byte, throughput float64, bufferMemory int64) *perfRun {
 	r := &perfRun{
 		e: e, ctx: ctx, p: p, topic: topic, numRecords: numRecords, throughput: throughput,

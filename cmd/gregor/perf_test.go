@@ -222,7 +222,7 @@ func TestPerfInterrupt(t *testing.T) {
 func TestPerfSendPathAllocs(t *testing.T) {
 	e, _, _ := testEnv(nil)
 	for _, payloads := range [][][]byte{nil, {[]byte("a"), []byte("bb")}} {
-		r := newPerfRun(e, context.Background(), nil, "t", 10, 100, payloads, -1, 1<<20)
+		r := newPerfRun(context.Background(), e, nil, "t", 10, 100, payloads, -1, 1<<20)
 		md := producer.RecordMetadata{Topic: "t"}
 		n := testing.AllocsPerRun(1000, func() {
 			idx := <-r.free
@@ -243,7 +243,7 @@ func TestPerfSendPathAllocs(t *testing.T) {
 
 func TestFillLetters(t *testing.T) {
 	e, _, _ := testEnv(nil)
-	r := newPerfRun(e, context.Background(), nil, "t", 1, 13, nil, -1, 1<<20)
+	r := newPerfRun(context.Background(), e, nil, "t", 1, 13, nil, -1, 1<<20)
 	counts := map[byte]int{}
 	for range 2000 {
 		fillLetters(r.value, r.rng)
@@ -281,4 +281,37 @@ func TestLineFormats(t *testing.T) {
 	if got := windowLine(windowStats{}, time.Second); got != "0 records sent, 0.0 records/sec (0.00 MB/sec), 0.0 ms avg latency, 0.0 ms max latency." {
 		t.Errorf("empty window: %s", got)
 	}
+}
+
+// BenchmarkPerfSendPath is the tool's own cost per record: payload, slot, latency.
+func BenchmarkPerfSendPath(b *testing.B) {
+	e, _, _ := testEnv(nil)
+	r := newPerfRun(context.Background(), e, nil, "t", 1024, 100, nil, -1, 1<<20)
+	md := producer.RecordMetadata{Topic: "t"}
+	b.ReportAllocs()
+	for b.Loop() {
+		idx := <-r.free
+		_, cb := r.prepare(idx)
+		cb(md, nil)
+	}
+}
+
+// BenchmarkPerf runs perf for b.N records of 100 bytes against an in-process cluster: the
+// tool, the producer and kafkatest together, allocations included.
+func BenchmarkPerf(b *testing.B) {
+	c, err := kafkatest.NewCluster(kafkatest.SeedTopic("bench", 3))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	e, stdout, stderr := testEnv(nil)
+	e.reportEvery = 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	code := e.run(context.Background(), []string{"perf", "-b", bootstrap(c), "-t", "bench", "--num-records", strconv.Itoa(b.N)})
+	b.StopTimer()
+	if code != 0 {
+		b.Fatalf("exit %d: %s", code, stderr)
+	}
+	b.Log(strings.TrimSpace(stdout.String()))
 }
