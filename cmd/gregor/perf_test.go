@@ -190,7 +190,8 @@ func TestPerfInterrupt(t *testing.T) {
 	e, stdout, stderr := testEnv(nil)
 	code := make(chan int, 1)
 	go func() {
-		code <- e.run(ctx, []string{"perf", "-b", bootstrap(c), "-t", "p", "--num-records", "1000000", "--throughput", "5000"})
+		code <- e.run(ctx, []string{"perf", "-b", bootstrap(c), "-t", "p", "--num-records", "1000000", "--throughput", "5000",
+			"-X", "buffer.memory=1000000"}) // fewer latency slots to make: quicker under -race
 	}()
 	if _, err := c.WaitForRecords(ctxTimeout(t, 10*time.Second), "p", 100); err != nil {
 		t.Fatal(err)
