@@ -182,3 +182,14 @@ func (s *faultSet) matchProduce(key int16, broker int32, tps []topicPartition) [
 	}
 	return out
 }
+
+// standIn returns the error code of the matched fault when it stands in for the broker, so
+// that the request is answered with it and not processed: an ErrorCode without
+// AppendAnyway. With AppendAnyway the coordinator APIs process the request first, and the
+// handler answers faultCode after.
+func (ex *exchange) standIn() int16 {
+	if ex.fault == nil || ex.fault.AppendAnyway {
+		return 0
+	}
+	return ex.fault.ErrorCode
+}
