@@ -340,7 +340,9 @@ func (c *Cluster) endTxnLocked(t *transaction, pid int64, epoch int16, commit, v
 // abort or 1 commit; value: version 0 and coordinator epoch 0). It takes an offset like any
 // record; Records does not return it. It closes the producer's transaction on p and moves its
 // state to epoch, forgetting its batches when the epoch changes, so that its next batch must
-// start at sequence 0 and one of an older epoch gets INVALID_PRODUCER_EPOCH.
+// start at sequence 0 and one of an older epoch gets INVALID_PRODUCER_EPOCH. A marker older
+// than the epoch p knows of the producer is not written, as Kafka's leader refuses it
+// (INVALID_PRODUCER_EPOCH) and the coordinator gives up on that partition.
 func (p *partition) writeMarker(pid int64, epoch int16, commit bool, now time.Time) {
 	typ := uint16(0)
 	if commit {
@@ -362,9 +364,12 @@ func (p *partition) writeMarker(pid int64, epoch int16, commit bool, now time.Ti
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	s := p.producers[pid]
+	if s != nil && epoch < s.epoch {
+		return
+	}
 	h.PartitionLeaderEpoch = p.leaderEpoch
 	p.appendLocked(&h, records, nil)
-	s := p.producers[pid]
 	if s == nil || s.epoch != epoch {
 		s = &producerState{epoch: epoch}
 		p.producers[pid] = s
