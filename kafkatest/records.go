@@ -193,7 +193,9 @@ func (c *Cluster) topicCount(name string) int64 {
 
 // WaitForRecords waits until topic holds at least n records, over all its partitions, and
 // returns them all, partition by partition, each in offset order. When ctx ends first it
-// returns the records stored so far with ctx's error. The topic need not exist yet.
+// returns the records stored so far with ctx's error. The topic need not exist yet. Records
+// of open and aborted transactions count and are returned, as by [Cluster.Records];
+// transaction markers do not.
 func (c *Cluster) WaitForRecords(ctx context.Context, topic string, n int) ([]Record, error) {
 	for {
 		ch := c.waits.channel() // before counting, so no append goes unnoticed

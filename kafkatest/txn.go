@@ -88,7 +88,8 @@ func javaHashIndex(s string, n int) int32 {
 // one FindCoordinator names, and the only one that answers InitProducerId, AddPartitionsToTxn
 // and EndTxn for it (the others answer NOT_COORDINATOR). As in Kafka it is a hash of the id
 // (Java's String.hashCode modulo the number of brokers, as if __transaction_state had one
-// partition per broker) until [Cluster.MoveTransactionCoordinator] places it elsewhere.
+// partition per broker) until [Cluster.MoveTransactionCoordinator] places it elsewhere. A
+// stopped broker stays the coordinator of its ids: move them to model a failover.
 func (c *Cluster) TransactionCoordinator(transactionalID string) int32 {
 	c.coord.mu.Lock()
 	defer c.coord.mu.Unlock()
