@@ -205,10 +205,13 @@ type handler func(cn *conn, ex *exchange) (wire.Response, error)
 // handlers maps each API key the brokers answer to its handler, one file per API. Requests
 // for any other key close the connection. ApiVersions advertises exactly these APIs.
 var handlers = map[int16]handler{
-	wire.KeyProduce:        handleProduce,
-	wire.KeyMetadata:       handleMetadata,
-	wire.KeyApiVersions:    handleApiVersions,
-	wire.KeyInitProducerID: handleInitProducerID,
+	wire.KeyProduce:            handleProduce,
+	wire.KeyMetadata:           handleMetadata,
+	wire.KeyFindCoordinator:    handleFindCoordinator,
+	wire.KeyApiVersions:        handleApiVersions,
+	wire.KeyInitProducerID:     handleInitProducerID,
+	wire.KeyAddPartitionsToTxn: handleAddPartitionsToTxn,
+	wire.KeyEndTxn:             handleEndTxn,
 }
 
 // handle handles one request frame and reports whether the connection stays open.
@@ -225,7 +228,7 @@ func (cn *conn) handle(frame []byte) bool {
 		cn.logClose(&hdr, err)
 		return false
 	}
-	h, ok := handlers[hdr.APIKey]
+	h, ok := c.handler(hdr.APIKey, hdr.APIVersion)
 	if !ok {
 		cn.logClose(&hdr, fmt.Errorf("no handler for %s", wire.APIName(hdr.APIKey)))
 		return false

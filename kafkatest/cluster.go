@@ -19,6 +19,8 @@ type Cluster struct {
 
 	brokers []*broker             // fixed at creation, ordered by node id
 	apis    []wire.ApiVersionsKey // what ApiVersions advertises; read-only
+	maxVers map[int16]int16       // the highest version accepted, by API key; read-only
+	txnV2   bool                  // transactions V2 (KIP-890 part 2) are on; read-only
 
 	mu         sync.RWMutex
 	topics     map[string]*topic
@@ -26,20 +28,13 @@ type Cluster struct {
 	nextLeader int // index in brokers of the next topic's first leader
 
 	nextProducerID atomic.Int64
-	txnMu          sync.Mutex
-	txnProducers   map[string]*txnProducer // by transactional id
+	coord          coordinator
 
 	countMu  sync.Mutex
 	requests map[int16]int
 
 	faults faultSet
 	waits  waiters
-}
-
-// txnProducer is the producer id and epoch held by one transactional id.
-type txnProducer struct {
-	id    int64
-	epoch int16
 }
 
 // firstProducerID is the first producer id handed out; any non-negative value would do.
@@ -61,14 +56,15 @@ func NewCluster(opts ...Option) (*Cluster, error) {
 		cfg.numBrokers = len(cfg.ports)
 	}
 	c := &Cluster{
-		cfg:          cfg,
-		log:          cfg.logger,
-		topics:       make(map[string]*topic),
-		topicIDs:     make(map[wire.UUID]*topic),
-		txnProducers: make(map[string]*txnProducer),
-		requests:     make(map[int16]int),
-		apis:         advertisedAPIs(),
+		cfg:      cfg,
+		log:      cfg.logger,
+		topics:   make(map[string]*topic),
+		topicIDs: make(map[wire.UUID]*topic),
+		requests: make(map[int16]int),
 	}
+	c.maxVers = versionCaps(&cfg)
+	c.apis = advertisedAPIs(c.maxVers)
+	c.txnV2 = cfg.txnV2 && c.maxVers[wire.KeyProduce] >= 12 && c.maxVers[wire.KeyEndTxn] >= 5
 	c.nextProducerID.Store(firstProducerID)
 	for i := 0; i < cfg.numBrokers; i++ {
 		addr := "127.0.0.1:0"

@@ -23,8 +23,11 @@ func TestApiVersions(t *testing.T) {
 	want := []wire.ApiVersionsKey{
 		{APIKey: wire.KeyProduce, MinVersion: 3, MaxVersion: 13},
 		{APIKey: wire.KeyMetadata, MinVersion: 0, MaxVersion: 13},
+		{APIKey: wire.KeyFindCoordinator, MinVersion: 0, MaxVersion: 6},
 		{APIKey: wire.KeyApiVersions, MinVersion: 0, MaxVersion: 4},
 		{APIKey: wire.KeyInitProducerID, MinVersion: 0, MaxVersion: 5},
+		{APIKey: wire.KeyAddPartitionsToTxn, MinVersion: 0, MaxVersion: 5},
+		{APIKey: wire.KeyEndTxn, MinVersion: 0, MaxVersion: 5},
 	}
 	for v := int16(0); v <= 4; v++ {
 		var resp wire.ApiVersionsResponse

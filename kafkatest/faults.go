@@ -35,7 +35,9 @@ type Fault struct {
 	Partition int32
 	// ErrorCode is the error to answer: for Produce, in the matching partitions' answers
 	// (nothing is appended unless AppendAnyway); for Metadata, in the topics' answers; for
-	// other APIs, as the response's error code. 0 answers normally.
+	// FindCoordinator, for every key looked up; for AddPartitionsToTxn, for every partition
+	// (v0–3) or as the top-level error (v4+); for other APIs, as the response's error code.
+	// The request is not processed (unless AppendAnyway). 0 answers normally.
 	ErrorCode int16
 	// Times is how many matching requests the fault hits before it retires; -1 is forever
 	// and 0 is taken as 1.
@@ -49,7 +51,10 @@ type Fault struct {
 	// AppendAnyway makes a Produce fault process the partition's batch as usual (appending
 	// it if valid) before answering ErrorCode, swallowing or dropping: the "written, but the
 	// client never heard" case that idempotence deduplicates (e.g. REQUEST_TIMED_OUT or
-	// NOT_ENOUGH_REPLICAS_AFTER_APPEND after the write).
+	// NOT_ENOUGH_REPLICAS_AFTER_APPEND after the write). For InitProducerId,
+	// AddPartitionsToTxn and EndTxn it likewise lets the coordinator act before ErrorCode is
+	// answered. (Swallow and DropConnection without an ErrorCode always let the request
+	// take effect first.)
 	AppendAnyway bool
 	// DropConnection closes the connection instead of answering (after the Delay, and
 	// after appending with AppendAnyway).
@@ -181,4 +186,15 @@ func (s *faultSet) matchProduce(key int16, broker int32, tps []topicPartition) [
 		s.hitLocked(e)
 	}
 	return out
+}
+
+// standIn returns the error code of the matched fault when it stands in for the broker, so
+// that the request is answered with it and not processed: an ErrorCode without
+// AppendAnyway. With AppendAnyway the coordinator APIs process the request first, and the
+// handler answers faultCode after.
+func (ex *exchange) standIn() int16 {
+	if ex.fault == nil || ex.fault.AppendAnyway {
+		return 0
+	}
+	return ex.fault.ErrorCode
 }

@@ -11,13 +11,16 @@ import (
 // to recognise retries (ProducerStateEntry.NUM_BATCHES_TO_RETAIN).
 const cachedBatches = 5
 
-// producerState is what a partition knows of one idempotent producer: its epoch and its
-// latest batches, oldest first in a ring.
+// producerState is what a partition knows of one idempotent producer: its epoch, its
+// latest batches, oldest first in a ring, and its transaction open on the partition.
 type producerState struct {
 	epoch   int16
 	batches [cachedBatches]seqRange
 	n       int // batches held, at most cachedBatches
 	next    int // ring index of the next batch
+	// open is the outcome of the producer's transaction with batches on the partition and
+	// no marker yet, or nil.
+	open *txnOutcome
 }
 
 // seqRange is one remembered batch: its sequence range and where it was written.
@@ -36,9 +39,13 @@ func lastSequence(h *wire.BatchHeader) int32 {
 	return addSequence(h.BaseSequence, h.NumRecords-1)
 }
 
-// lastSeq returns the last sequence of the newest batch.
-func (s *producerState) lastSeq() int32 {
-	return s.batches[(s.next+cachedBatches-1)%cachedBatches].last
+// nextSeq returns the sequence the producer's next batch must start at: after the newest
+// batch, or 0 when a transaction marker of a new epoch left none.
+func (s *producerState) nextSeq() int32 {
+	if s.n == 0 {
+		return 0
+	}
+	return addSequence(s.batches[(s.next+cachedBatches-1)%cachedBatches].last, 1)
 }
 
 func (s *producerState) push(r seqRange) {
@@ -79,7 +86,7 @@ func (p *partition) checkProducerLocked(h *wire.BatchHeader) (dupOffset int64, d
 				msg: fmt.Sprintf("new epoch %d of producer %d starts at sequence %d, not 0", h.ProducerEpoch, h.ProducerID, h.BaseSequence)}
 		}
 	default:
-		if want := addSequence(s.lastSeq(), 1); h.BaseSequence != want {
+		if want := s.nextSeq(); h.BaseSequence != want {
 			return 0, false, &batchError{code: wire.ErrOutOfOrderSequenceNumber.Code,
 				msg: fmt.Sprintf("producer %d epoch %d: sequence %d out of order, expected %d", h.ProducerID, h.ProducerEpoch, h.BaseSequence, want)}
 		}
@@ -87,13 +94,30 @@ func (p *partition) checkProducerLocked(h *wire.BatchHeader) (dupOffset int64, d
 	return 0, false, nil
 }
 
-// recordProducerLocked remembers an appended batch of an idempotent producer; a new epoch
-// forgets the batches of the old one. p.mu must be held.
-func (p *partition) recordProducerLocked(h *wire.BatchHeader, baseOffset int64) {
+// recordProducerLocked remembers an appended batch of an idempotent producer, and the
+// transaction it belongs to if transactional (nil otherwise); a new epoch forgets the
+// batches of the old one. p.mu must be held.
+func (p *partition) recordProducerLocked(h *wire.BatchHeader, baseOffset int64, txn *txnOutcome) {
 	s := p.producers[h.ProducerID]
 	if s == nil || s.epoch != h.ProducerEpoch {
-		s = &producerState{epoch: h.ProducerEpoch}
+		ns := &producerState{epoch: h.ProducerEpoch}
+		if s != nil {
+			ns.open = s.open
+		}
+		s = ns
 		p.producers[h.ProducerID] = s
 	}
 	s.push(seqRange{first: h.BaseSequence, last: lastSequence(h), baseOffset: baseOffset})
+	if txn != nil {
+		s.open = txn
+	}
+}
+
+// openTxnLocked returns INVALID_TXN_STATE for a non-transactional batch of a producer whose
+// transaction is open on p, as Kafka's ProducerAppendInfo does; p.mu must be held.
+func (p *partition) openTxnLocked(h *wire.BatchHeader) *batchError {
+	if s := p.producers[h.ProducerID]; s != nil && s.open != nil {
+		return batchErrorf(wire.ErrInvalidTxnState.Code, "expected a transactional batch from producer %d, whose transaction is open", h.ProducerID)
+	}
+	return nil
 }

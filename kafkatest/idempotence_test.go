@@ -26,6 +26,7 @@ func TestInitProducerID(t *testing.T) {
 	}
 	// A transactional id keeps its producer id and bumps the epoch.
 	txn := "txn"
+	tc = dial(t, c.Addrs()[c.TransactionCoordinator(txn)])
 	var first, second wire.InitProducerIDResponse
 	tc.roundTrip(4, &wire.InitProducerIDRequest{TransactionalID: &txn, TransactionTimeoutMs: 1000, ProducerID: -1, ProducerEpoch: -1}, &first)
 	tc.roundTrip(4, &wire.InitProducerIDRequest{TransactionalID: &txn, TransactionTimeoutMs: 1000, ProducerID: -1, ProducerEpoch: -1}, &second)
@@ -126,16 +127,23 @@ func TestSequenceWrap(t *testing.T) {
 	}
 }
 
-func TestTransactionalRecordsUncommitted(t *testing.T) {
-	c := newTestCluster(t, SeedTopic("t", 1))
-	tc := dialLeader(t, c, "t", 0)
+func TestTransactionalBatchWithoutTransactionalID(t *testing.T) {
+	c := newTestCluster(t, SeedTopic("t", 2))
+	tc := dial(t, c.Addrs()[c.Leader("t", 0)])
 	pid, epoch := tc.initProducerID()
 	s := idemSpec(pid, epoch, 0)
 	s.transactional = true
-	if got := tc.produce(11, "t", 0, makeBatch(t, s, values(1)...)); got.ErrorCode != 0 {
-		t.Fatal(got)
+	// Kafka refuses the whole request, the non-transactional partition too.
+	req := produceReq(-1, "t", 0, makeBatch(t, s, values(1)...))
+	req.Topics[0].Partitions = append(req.Topics[0].Partitions, wire.ProducePartition{Index: 1, Records: makeBatch(t, plainSpec(), values(1)...)})
+	var resp wire.ProduceResponse
+	tc.roundTrip(11, req, &resp)
+	for _, p := range resp.Topics[0].Partitions {
+		if p.ErrorCode != wire.ErrTransactionalIDAuthorizationFailed.Code {
+			t.Fatalf("partition %d: error %d, want TRANSACTIONAL_ID_AUTHORIZATION_FAILED", p.Index, p.ErrorCode)
+		}
 	}
-	if r := c.Records("t", 0)[0]; !r.Transactional || r.Committed {
-		t.Fatalf("record %+v", r)
+	if n := len(c.Records("t", 0)) + len(c.Records("t", 1)); n != 0 {
+		t.Fatalf("%d records written", n)
 	}
 }

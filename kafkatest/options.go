@@ -3,6 +3,9 @@ package kafkatest
 import (
 	"fmt"
 	"log/slog"
+	"time"
+
+	"github.com/gregor-kafka/producer/wire"
 )
 
 // Option configures a [Cluster] in [NewCluster].
@@ -19,6 +22,9 @@ type config struct {
 	maxMessageBytes   int
 	maxFrameSize      int
 	logger            *slog.Logger
+	maxVersions       map[int16]int16
+	txnV2             bool
+	maxTxnTimeout     time.Duration
 }
 
 type seedTopic struct {
@@ -34,6 +40,9 @@ const (
 	// DefaultMaxFrameSize is Kafka's socket.request.max.bytes default (100 MiB): the largest
 	// request frame a broker reads.
 	DefaultMaxFrameSize = 100 << 20
+	// DefaultMaxTransactionTimeout is Kafka's transaction.max.timeout.ms default (15 minutes):
+	// the longest transaction.timeout.ms InitProducerId accepts.
+	DefaultMaxTransactionTimeout = 15 * time.Minute
 )
 
 const (
@@ -51,6 +60,8 @@ func defaultConfig() config {
 		maxMessageBytes:   DefaultMaxMessageBytes,
 		maxFrameSize:      DefaultMaxFrameSize,
 		logger:            slog.New(slog.DiscardHandler),
+		txnV2:             true,
+		maxTxnTimeout:     DefaultMaxTransactionTimeout,
 	}
 }
 
@@ -151,6 +162,61 @@ func Logger(l *slog.Logger) Option {
 			return fmt.Errorf("kafkatest: Logger(nil)")
 		}
 		c.logger = l
+		return nil
+	}
+}
+
+// MaxVersions caps the versions the brokers accept, by API key (e.g. wire.KeyProduce: 9), to
+// emulate an older Kafka release: ApiVersions advertises the capped range, and a request
+// above the cap closes the connection, as Kafka does for a version it does not know. Several
+// MaxVersions options combine, the lowest cap winning. ApiVersions itself cannot be capped,
+// nor an API below its lowest version.
+func MaxVersions(caps map[int16]int16) Option {
+	return func(c *config) error {
+		for key, v := range caps {
+			a, ok := wire.LookupAPI(key)
+			if !ok {
+				return fmt.Errorf("kafkatest: MaxVersions: unknown API key %d", key)
+			}
+			if key == wire.KeyApiVersions {
+				return fmt.Errorf("kafkatest: MaxVersions: ApiVersions cannot be capped")
+			}
+			if v < a.Min {
+				return fmt.Errorf("kafkatest: MaxVersions: %s v%d is below its lowest version %d", a.Name, v, a.Min)
+			}
+			if c.maxVersions == nil {
+				c.maxVersions = make(map[int16]int16)
+			}
+			if old, ok := c.maxVersions[key]; !ok || v < old {
+				c.maxVersions[key] = v
+			}
+		}
+		return nil
+	}
+}
+
+// TransactionsV2 sets whether the cluster runs transactions V2 (KIP-890 part 2), as a Kafka
+// 4 cluster with the feature transaction.version at 2 does (the default). With it, ApiVersions
+// (v3+) lists transaction.version as finalized at level 2, a transactional Produce v12+ adds
+// its partition to the transaction itself, and EndTxn v5 bumps the producer epoch. Without
+// it the brokers behave as Kafka 3.x: Produce is capped at v11 and EndTxn at v4, the feature
+// is not listed, and every partition must be added with AddPartitionsToTxn first.
+func TransactionsV2(enable bool) Option {
+	return func(c *config) error {
+		c.txnV2 = enable
+		return nil
+	}
+}
+
+// MaxTransactionTimeout sets the longest transaction timeout InitProducerId accepts (default
+// [DefaultMaxTransactionTimeout]), as transaction.max.timeout.ms; a longer one gets
+// INVALID_TRANSACTION_TIMEOUT.
+func MaxTransactionTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d < time.Millisecond {
+			return fmt.Errorf("kafkatest: MaxTransactionTimeout(%v): must be at least 1ms", d)
+		}
+		c.maxTxnTimeout = d
 		return nil
 	}
 }

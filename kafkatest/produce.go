@@ -2,6 +2,7 @@ package kafkatest
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -44,6 +45,9 @@ func handleProduce(cn *conn, ex *exchange) (wire.Response, error) {
 	faults := c.faults.matchProduce(wire.KeyProduce, cn.b.id, tps)
 
 	validAcks := req.Acks == -1 || req.Acks == 0 || req.Acks == 1
+	// Kafka refuses transactional batches without a transactional id to authorise them, for
+	// the whole request.
+	txnWithoutID := req.TransactionalID == nil && hasTransactionalBatch(req)
 	resp := &wire.ProduceResponse{Topics: make([]wire.ProduceTopicResponse, len(req.Topics))}
 	var endpoints []int32
 	failed := 0
@@ -67,10 +71,12 @@ func handleProduce(cn *conn, ex *exchange) (wire.Response, error) {
 			switch {
 			case !validAcks:
 				berr = batchErrorf(wire.ErrInvalidRequiredAcks.Code, "acks must be -1, 0 or 1, is %d", req.Acks)
+			case txnWithoutID:
+				berr = batchErrorf(wire.ErrTransactionalIDAuthorizationFailed.Code, "transactional batches need a transactional id")
 			case f != nil && !f.AppendAnyway && (f.ErrorCode != 0 || f.Swallow || f.DropConnection):
 				// The fault stands in for the broker: nothing is written.
 			default:
-				base, berr = cn.producePartition(topics[i], pt, v, now)
+				base, berr = cn.producePartition(topics[i], pt, v, req.TransactionalID, now)
 			}
 			if f != nil {
 				ex.addEffects(f)
@@ -115,6 +121,20 @@ func handleProduce(cn *conn, ex *exchange) (wire.Response, error) {
 	return resp, nil
 }
 
+// hasTransactionalBatch reports whether any batch of req has the transactional bit, read
+// without validating the batch, as Kafka's ProduceRequest does.
+func hasTransactionalBatch(req *wire.ProduceRequest) bool {
+	for i := range req.Topics {
+		for _, pt := range req.Topics[i].Partitions {
+			r := pt.Records
+			if len(r) >= batchAttrOffset+2 && binary.BigEndian.Uint16(r[batchAttrOffset:])&uint16(wire.AttrTransactional) != 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func appendUnique(s []int32, v int32) []int32 {
 	for _, x := range s {
 		if x == v {
@@ -126,7 +146,7 @@ func appendUnique(s []int32, v int32) []int32 {
 
 // producePartition writes one partition's batch if it is acceptable, returning its base
 // offset, or says why not.
-func (cn *conn) producePartition(t *topic, pt *wire.ProducePartition, version int16, now time.Time) (int64, *batchError) {
+func (cn *conn) producePartition(t *topic, pt *wire.ProducePartition, version int16, txnID *string, now time.Time) (int64, *batchError) {
 	c := cn.b.c
 	if t == nil {
 		if version >= 13 {
@@ -153,6 +173,17 @@ func (cn *conn) producePartition(t *topic, pt *wire.ProducePartition, version in
 		records = bytes.Clone(records)
 	}
 	h := &vb.hdr
+	var txn *txnOutcome
+	if h.Attributes&wire.AttrTransactional != 0 {
+		// The coordinator's state must not change between its check and the append, or a
+		// batch could land after its transaction's marker: hold its lock throughout.
+		c.coord.mu.Lock()
+		defer c.coord.mu.Unlock()
+		var berr *batchError
+		if txn, berr = c.checkTxnProduceLocked(txnID, p, h, version, now); berr != nil {
+			return 0, berr
+		}
+	}
 	p.mu.Lock()
 	if berr := cn.checkLeaderLocked(p); berr != nil {
 		p.mu.Unlock()
@@ -160,18 +191,62 @@ func (cn *conn) producePartition(t *topic, pt *wire.ProducePartition, version in
 	}
 	if h.ProducerID >= 0 {
 		off, dup, berr := p.checkProducerLocked(h)
+		if berr == nil && !dup && txn == nil {
+			berr = p.openTxnLocked(h)
+		}
 		if berr != nil || dup {
 			p.mu.Unlock()
 			return off, berr
 		}
 	}
-	base := p.appendLocked(h, records)
+	base := p.appendLocked(h, records, txn)
 	if h.ProducerID >= 0 {
-		p.recordProducerLocked(h, base)
+		p.recordProducerLocked(h, base, txn)
 	}
 	p.mu.Unlock()
 	c.waits.notify()
 	return base, nil
+}
+
+// checkTxnProduceLocked checks a transactional batch for p against the transaction of
+// transactional id *id and returns the outcome the batch will share. Kafka's partition
+// leader asks the coordinator to verify that p is in the transaction (KIP-890 part 1), or
+// with transactions V2 and Produce v12+ to add it (part 2); the coordinator's PRODUCER_FENCED
+// reaches the producer as INVALID_PRODUCER_EPOCH, and a partition not in the transaction gets
+// TRANSACTION_ABORTABLE from v11, INVALID_TXN_STATE below. c.coord.mu must be held.
+func (c *Cluster) checkTxnProduceLocked(id *string, p *partition, h *wire.BatchHeader, version int16, now time.Time) (*txnOutcome, *batchError) {
+	if id == nil {
+		return nil, batchErrorf(wire.ErrTransactionalIDAuthorizationFailed.Code, "transactional batches need a transactional id")
+	}
+	txnID := *id
+	if h.ProducerID < 0 {
+		return nil, batchErrorf(wire.ErrInvalidRecord.Code, "transactional batch without a producer id")
+	}
+	c.expireLocked(now)
+	t := c.coord.txns[txnID]
+	if t == nil {
+		return nil, batchErrorf(wire.ErrInvalidProducerIDMapping.Code, "transactional id %q has no producer id", txnID)
+	}
+	var code int16
+	if version >= 12 && c.txnV2 {
+		code = c.addPartitionsLocked(t, h.ProducerID, h.ProducerEpoch, []*partition{p}, now)
+	} else {
+		code = t.verify(h.ProducerID, h.ProducerEpoch, p)
+	}
+	switch code {
+	case 0:
+		return t.outcome, nil
+	case wire.ErrProducerFenced.Code:
+		return nil, batchErrorf(wire.ErrInvalidProducerEpoch.Code, "producer %d epoch %d is fenced: transactional id %q has epoch %d", h.ProducerID, h.ProducerEpoch, txnID, t.epoch)
+	case wire.ErrTransactionAbortable.Code:
+		if version <= 10 {
+			code = wire.ErrInvalidTxnState.Code
+		}
+		return nil, batchErrorf(code, "partition %s/%d was not added to the transaction", p.topic.name, p.index)
+	case wire.ErrInvalidProducerIDMapping.Code:
+		return nil, batchErrorf(code, "producer %d does not hold transactional id %q", h.ProducerID, txnID)
+	}
+	return nil, batchErrorf(code, "transaction check failed")
 }
 
 // checkLeader returns NOT_LEADER_OR_FOLLOWER, naming the current leader, unless this broker

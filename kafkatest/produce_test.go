@@ -151,7 +151,7 @@ func TestProduceValidation(t *testing.T) {
 		{"base offset", 9, setU64(good(), 0, 5), wire.ErrInvalidRecord.Code},
 		{"too large", 9, makeBatch(t, plainSpec(), big...), wire.ErrMessageTooLarge.Code},
 		{"bad crc", 9, func() []byte { b := good(); b[len(b)-1] ^= 1; return b }(), wire.ErrCorruptMessage.Code},
-		{"crc of attributes", 9, setU16(good(), 21, 0x10), wire.ErrCorruptMessage.Code},
+		{"crc of attributes", 9, setU16(good(), 21, 0x01), wire.ErrCorruptMessage.Code},
 		{"unknown codec 6", 9, reseal(setU16(good(), 21, 6)), wire.ErrCorruptMessage.Code},
 		{"lastOffsetDelta", 9, reseal(setU32(good(), 23, 5)), wire.ErrInvalidRecord.Code},
 		{"negative count", 9, reseal(setU32(setU32(good(), 57, 0xffffffff), 23, 0xfffffffe)), wire.ErrInvalidRecord.Code},

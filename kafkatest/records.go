@@ -30,8 +30,13 @@ type Record struct {
 	Sequence      int32
 	// Transactional reports a record written inside a transaction.
 	Transactional bool
-	// Committed is true for non-transactional records.
+	// Committed is true for non-transactional records, and for transactional ones once their
+	// transaction committed: what a read_committed consumer may see.
 	Committed bool
+	// Aborted is true for transactional records whose transaction aborted, whether the
+	// producer aborted it or the coordinator did (fencing, timeout). A transactional record
+	// is neither Committed nor Aborted while its transaction is open.
+	Aborted bool
 	// Codec is the compression codec of the batch that carried the record (wire.CodecNone...).
 	Codec int8
 }
@@ -42,21 +47,26 @@ type Header struct {
 	Value []byte
 }
 
-// storedBatch is one accepted batch: its header and its records region, uncompressed and
-// owned. Records are decoded from it only when read, so appends stay cheap. It is never
-// modified once appended.
+// storedBatch is one accepted batch, or a transaction marker: its header and its records
+// region, uncompressed and owned. Records are decoded from it only when read, so appends stay
+// cheap. It is never modified once appended; the outcome of the transaction a transactional
+// batch belongs to is shared with the coordinator, which settles it.
 type storedBatch struct {
 	baseOffset int64
 	hdr        wire.BatchHeader
 	records    []byte
+	outcome    *txnOutcome // nil unless transactional data
 }
 
-// appendLocked appends a validated batch at the end of the log and returns its base offset;
-// p.mu must be held.
-func (p *partition) appendLocked(h *wire.BatchHeader, records []byte) int64 {
+// appendLocked appends a validated batch, or a marker, at the end of the log and returns its
+// base offset; p.mu must be held.
+func (p *partition) appendLocked(h *wire.BatchHeader, records []byte, outcome *txnOutcome) int64 {
 	base := p.nextOffset
-	p.batches = append(p.batches, storedBatch{baseOffset: base, hdr: *h, records: records})
+	p.batches = append(p.batches, storedBatch{baseOffset: base, hdr: *h, records: records, outcome: outcome})
 	p.nextOffset += int64(h.NumRecords)
+	if h.Attributes&wire.AttrControl == 0 {
+		p.dataRecords += int64(h.NumRecords)
+	}
 	return base
 }
 
@@ -68,27 +78,53 @@ func (p *partition) snapshot() []storedBatch {
 	return p.batches[:len(p.batches):len(p.batches)]
 }
 
-// count returns the number of records stored.
+// count returns the number of records stored, transaction markers left out.
 func (p *partition) count() int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.nextOffset
+	return p.dataRecords
 }
 
 // Records returns the records stored in the partition, in offset order; nil when the
-// partition does not exist or is empty.
+// partition does not exist or is empty. Transactional records are included whatever became
+// of their transaction (see [Record.Committed] and [Record.Aborted]); transaction markers
+// are not, though each takes an offset, as in Kafka.
 func (c *Cluster) Records(topic string, partition int32) []Record {
 	p := c.partition(topic, partition)
 	if p == nil {
 		return nil
 	}
-	return c.appendRecords(nil, p)
+	c.expireTransactions(time.Now())
+	return c.appendRecords(nil, p, false)
 }
 
-// appendRecords decodes the partition's batches into Records appended to dst.
-func (c *Cluster) appendRecords(dst []Record, p *partition) []Record {
+// CommittedRecords returns what a read_committed consumer of the partition sees: its
+// non-transactional records and the records of committed transactions, in offset order;
+// nil when there are none.
+func (c *Cluster) CommittedRecords(topic string, partition int32) []Record {
+	p := c.partition(topic, partition)
+	if p == nil {
+		return nil
+	}
+	c.expireTransactions(time.Now())
+	return c.appendRecords(nil, p, true)
+}
+
+// appendRecords decodes the partition's batches into Records appended to dst, only the
+// committed ones when committed is set.
+func (c *Cluster) appendRecords(dst []Record, p *partition, committed bool) []Record {
 	var scratch []wire.Record
 	for _, b := range p.snapshot() {
+		if b.hdr.Attributes&wire.AttrControl != 0 {
+			continue
+		}
+		outcome := outcomeCommitted
+		if b.outcome != nil {
+			outcome = b.outcome.state.Load()
+		}
+		if committed && outcome != outcomeCommitted {
+			continue
+		}
 		var err error
 		scratch, err = wire.DecodeRecords(scratch[:0], &b.hdr, b.records)
 		if err != nil { // cannot happen: the batch was decoded before it was stored
@@ -111,7 +147,8 @@ func (c *Cluster) appendRecords(dst []Record, p *partition) []Record {
 				Transactional: h.Attributes&wire.AttrTransactional != 0,
 				Codec:         h.Codec(),
 			}
-			rec.Committed = !rec.Transactional
+			rec.Committed = outcome == outcomeCommitted
+			rec.Aborted = outcome == outcomeAborted
 			if h.BaseSequence >= 0 {
 				rec.Sequence = addSequence(h.BaseSequence, int32(i))
 			}
@@ -133,9 +170,10 @@ func (c *Cluster) topicRecords(name string) []Record {
 	if t == nil {
 		return nil
 	}
+	c.expireTransactions(time.Now())
 	var out []Record
 	for _, p := range t.partitions {
-		out = c.appendRecords(out, p)
+		out = c.appendRecords(out, p, false)
 	}
 	return out
 }
@@ -155,7 +193,9 @@ func (c *Cluster) topicCount(name string) int64 {
 
 // WaitForRecords waits until topic holds at least n records, over all its partitions, and
 // returns them all, partition by partition, each in offset order. When ctx ends first it
-// returns the records stored so far with ctx's error. The topic need not exist yet.
+// returns the records stored so far with ctx's error. The topic need not exist yet. Records
+// of open and aborted transactions count and are returned, as by [Cluster.Records];
+// transaction markers do not.
 func (c *Cluster) WaitForRecords(ctx context.Context, topic string, n int) ([]Record, error) {
 	for {
 		ch := c.waits.channel() // before counting, so no append goes unnoticed

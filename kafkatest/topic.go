@@ -31,6 +31,7 @@ type partition struct {
 	leaderEpoch int32
 	batches     []storedBatch
 	nextOffset  int64
+	dataRecords int64 // records stored, transaction markers left out
 	producers   map[int64]*producerState
 }
 
