@@ -313,6 +313,10 @@ func (s *sink) send(call *produceCall, c *conn.Conn, dialErr error) {
 	call.version = version
 	req := &call.req
 	req.Acks = p.cfg.Acks.wire()
+	req.TransactionalID = nil
+	if p.txn != nil {
+		req.TransactionalID = &p.txn.id
+	}
 	req.TimeoutMs = int32(p.cfg.RequestTimeout / time.Millisecond)
 	req.Topics = req.Topics[:0]
 	for _, b := range call.batches {

@@ -496,10 +496,12 @@ func (t *transactions) coordinator(ctx context.Context) (*conn.Conn, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: node %d: %w", errNoCoordinator, node, err)
 		}
+		// Transactions V2 (KIP-890) is on when the cluster finalized transaction.version 2;
+		// a Kafka 4 broker offers EndTxn v5 even when it is not.
 		v, _ := cc.Version(wire.KeyEndTxn)
 		t.mu.Lock()
 		t.coord = cc
-		t.v2 = v >= 5
+		t.v2 = v >= 5 && cc.FinalizedFeature("transaction.version") >= 2
 		t.mu.Unlock()
 		return cc, nil
 	}

@@ -52,7 +52,8 @@ type Conn struct {
 	addr     string
 	opts     Options
 	clientID *string
-	versions [64]int16 // by API key: the version to use, or -1 when none is shared
+	versions [64]int16        // by API key: the version to use, or -1 when none is shared
+	features map[string]int16 // finalized feature levels (KIP-584), read-only after Dial
 
 	wmu  sync.Mutex // guards wbuf, corr and the order of pending with writes
 	wbuf []byte
@@ -143,6 +144,10 @@ func (c *Conn) negotiate(ctx context.Context) error {
 		}
 		c.versions[wire.KeyApiVersions] = min(theirs, c.versions[wire.KeyApiVersions])
 	}
+	c.features = make(map[string]int16, len(resp.FinalizedFeatures))
+	for _, f := range resp.FinalizedFeatures {
+		c.features[f.Name] = f.MaxVersionLevel
+	}
 	for _, ours := range wire.SupportedAPIs() {
 		for _, k := range resp.APIKeys {
 			if k.APIKey != ours.Key {
@@ -168,6 +173,10 @@ func (c *Conn) Version(key int16) (int16, error) {
 	}
 	return c.versions[key], nil
 }
+
+// FinalizedFeature returns the cluster-wide level of a feature (KIP-584) as the broker
+// reported it in ApiVersions v3+, such as "transaction.version"; 0 when not finalized.
+func (c *Conn) FinalizedFeature(name string) int16 { return c.features[name] }
 
 // Done is closed when the connection has died or been closed.
 func (c *Conn) Done() <-chan struct{} { return c.dead }
