@@ -22,6 +22,13 @@ type completion struct {
 	fut   *Future
 }
 
+// Batch states.
+const (
+	batchQueued   uint8 = iota // sealed, waiting to be sent (or sent again)
+	batchInFlight              // in a Produce request awaiting its answer
+	batchDone                  // outcome known; completed once every earlier batch is
+)
+
 // batch is one RecordBatch of one partition: open while records are appended to it, then
 // sealed, sent (maybe several times), and completed.
 type batch struct {
@@ -35,21 +42,27 @@ type batch struct {
 	memBytes int64
 	comps    []completion
 
-	// Set when the batch is first drained, reused by every retry (an idempotent retry must
-	// resend the same bytes).
+	// wireBuf is buf, or its compressed form, with the header written by stamp. It is
+	// built once; a retry resends the same bytes, restamped only after an epoch bump.
 	wireBuf []byte
-	// Guarded by the partition's mu.
-	attempts int
-	retryAt  time.Time
 
-	// Results, written by the response handler before the batch is completed.
+	// Guarded by the partition's mu.
+	state    uint8
+	attempts int       // sends that failed and were retried
+	retryAt  time.Time // not before then
+	stamped  bool      // pid, epoch and baseSeq are in wireBuf
+	pid      int64
+	epoch    int16
+	baseSeq  int32
+
+	// Results, written by the response handler before the batch is done.
 	err           error
 	baseOffset    int64
 	logAppendTime int64
 }
 
 // partition is the accumulator of one topic partition: the open batch and the sealed
-// batches waiting to be sent, in order. Each has its own mutex; there is no producer-wide
+// batches not yet completed, in order. Each has its own mutex; there is no producer-wide
 // lock on the send path.
 type partition struct {
 	topic *topicState
@@ -57,11 +70,27 @@ type partition struct {
 
 	// leader is the node id of the partition leader, -1 when unknown.
 	leader atomic.Int32
+	// txnAdded is set once the partition is part of the ongoing transaction.
+	txnAdded atomic.Bool
 
-	mu       sync.Mutex
-	open     *batch
-	queue    []*batch // sealed, oldest first
-	inFlight *batch   // the batch being sent; at most one per partition, so order holds
+	mu    sync.Mutex
+	open  *batch
+	queue []*batch // sealed and not completed, oldest first
+	// inFlight counts batches of queue in flight. At most one without idempotence (so a
+	// retry cannot reorder), up to max.in.flight with it (sequence numbers keep order).
+	inFlight int
+	// rewind is set when an attempt failed: nothing new is sent until every batch in flight
+	// has its answer, then sending resumes from the oldest queued batch.
+	rewind bool
+	// Sequence numbering for idempotence: the next base sequence, and the epoch it counts in.
+	nextSeq  int32
+	seqPID   int64
+	seqEpoch int16
+	// seqAcked is set once a batch numbered in the current (id, epoch) was acknowledged.
+	// Until then one batch at a time goes out: a broker with no state for the producer
+	// accepts any first sequence (KIP-360), so a later batch overtaking a failed first one
+	// would be written out of order (KAFKA-15591).
+	seqAcked bool
 	// created and completed count batches, for Flush.
 	created   uint64
 	completed uint64
@@ -69,9 +98,14 @@ type partition struct {
 
 // appendRecord encodes one record into the partition's open batch, sealing the batch and
 // starting a new one as batch.size says. It reports whether the partition's sink should be
-// woken: a batch was sealed, or a new batch started (its linger timer must be armed).
-func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, size int, cb Callback, fut *Future) (wake bool) {
+// woken (a batch was sealed, or a new batch started and its linger timer must be armed), and
+// false in ok when the producer closed meanwhile and nothing was appended.
+func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, size int, cb Callback, fut *Future) (wake, ok bool) {
 	pa.mu.Lock()
+	if p.closed.Load() {
+		pa.mu.Unlock()
+		return false, false
+	}
 	b := pa.open
 	if b != nil && len(b.buf)+size+recordOverhead > p.cfg.BatchSize+wire.RecordBatchHeaderSize {
 		pa.sealLocked()
@@ -86,7 +120,7 @@ func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, size int, 
 		wake = true
 	}
 	b.buf = wire.AppendRecord(b.buf, b.count, ts-b.firstTs, rec.Key, rec.Value, rec.Headers)
-	if cb != nil || fut != nil {
+	if cb != nil || fut != nil || p.cfg.Hooks != nil {
 		b.comps = append(b.comps, completion{index: b.count, ts: ts, cb: cb, fut: fut})
 	}
 	b.count++
@@ -97,7 +131,7 @@ func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, size int, 
 		wake = true
 	}
 	pa.mu.Unlock()
-	return wake
+	return wake, true
 }
 
 // sealLocked moves the open batch, if any, to the queue. pa.mu is held.
@@ -105,6 +139,20 @@ func (pa *partition) sealLocked() {
 	if pa.open != nil {
 		pa.queue = append(pa.queue, pa.open)
 		pa.open = nil
+	}
+}
+
+// popDoneLocked hands the batches at the head of the queue whose outcome is known to the
+// completion goroutine, in order. pa.mu is held.
+func (p *Producer) popDoneLocked(pa *partition) {
+	n := 0
+	for n < len(pa.queue) && pa.queue[n].state == batchDone {
+		p.done.push(pa.queue[n])
+		pa.queue[n] = nil
+		n++
+	}
+	if n > 0 {
+		pa.queue = pa.queue[n:]
 	}
 }
 
@@ -152,36 +200,42 @@ func (p *Producer) recycle(b *batch) {
 	p.batches.Put(b)
 }
 
-// finish builds the bytes sent for b: compressed when a codec is set, with header, length
-// and CRC filled in. It runs once per batch; retries resend the same bytes.
-func (p *Producer) finish(b *batch, producerID int64, epoch int16, baseSeq int32, transactional bool) error {
+// encode builds b.wireBuf: the records compressed when a codec is set, behind the 61
+// header bytes that stamp fills in. It runs once per batch.
+func (p *Producer) encode(b *batch) error {
+	if p.cfg.Compression == compress.None {
+		b.wireBuf = b.buf
+		return nil
+	}
+	out := p.bufs.get(len(b.buf))[:wire.RecordBatchHeaderSize]
+	out, err := p.compressor.AppendCompress(out, b.buf[wire.RecordBatchHeaderSize:])
+	if err != nil {
+		p.bufs.put(out)
+		return err
+	}
+	b.wireBuf = out
+	return nil
+}
+
+// stamp writes b's header with the producer id, epoch and base sequence given (-1s without
+// idempotence), and its length and CRC.
+func (p *Producer) stamp(b *batch, pid int64, epoch int16, baseSeq int32) {
 	h := wire.BatchHeader{
 		PartitionLeaderEpoch: -1,
+		Attributes:           int16(p.cfg.Compression),
 		LastOffsetDelta:      b.count - 1,
 		BaseTimestamp:        b.firstTs,
 		MaxTimestamp:         b.maxTs,
-		ProducerID:           producerID,
+		ProducerID:           pid,
 		ProducerEpoch:        epoch,
 		BaseSequence:         baseSeq,
 		NumRecords:           b.count,
 	}
-	if transactional {
+	if p.cfg.TransactionalID != "" {
 		h.Attributes |= wire.AttrTransactional
 	}
-	if p.cfg.Compression == compress.None {
-		b.wireBuf = b.buf
-	} else {
-		h.Attributes |= int16(p.cfg.Compression)
-		out := p.bufs.get(len(b.buf))[:wire.RecordBatchHeaderSize]
-		out, err := p.compressor.AppendCompress(out, b.buf[wire.RecordBatchHeaderSize:])
-		if err != nil {
-			p.bufs.put(out)
-			return err
-		}
-		b.wireBuf = out
-	}
 	wire.FinishBatch(b.wireBuf, &h)
-	return nil
+	b.stamped, b.pid, b.epoch, b.baseSeq = true, pid, epoch, baseSeq
 }
 
 // memLimiter is buffer.memory: the bytes of records accepted and not yet completed.

@@ -170,8 +170,11 @@ type Config struct {
 	TransactionalID string
 	// TransactionTimeout (transaction.timeout.ms): default 60 s.
 	TransactionTimeout time.Duration
-	// Logger receives connection and retry events; nil means silent.
+	// Logger receives connection and retry events (debug: connects and retries; warn:
+	// failed connections and metadata refreshes); nil means silent.
 	Logger *slog.Logger
+	// Hooks receives producer events for metrics or tracing; nil means none.
+	Hooks Hooks
 }
 
 // settings is a validated Config with every default applied.

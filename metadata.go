@@ -86,6 +86,9 @@ func (m *metadata) run() {
 	sweep := time.NewTicker(100 * time.Millisecond)
 	defer sweep.Stop()
 	next := time.Now().Add(m.p.cfg.MetadataMaxAge)
+	// earliest spaces fetches by retry.backoff.ms (growing while they fail), however often
+	// a refresh is asked for, as the Java client's metadata refresh backoff.
+	var earliest time.Time
 	for {
 		wait := time.Until(next)
 		timer := time.NewTimer(max(wait, 0))
@@ -94,22 +97,37 @@ func (m *metadata) run() {
 			timer.Stop()
 			return
 		case <-m.refresh:
+			if time.Now().Before(earliest) {
+				timer.Stop()
+				if earliest.Before(next) {
+					next = earliest
+				}
+				continue
+			}
 		case <-timer.C:
 		case <-sweep.C:
 			timer.Stop()
+			m.p.clock.reanchor()
 			m.p.expireStale()
 			continue
 		}
 		timer.Stop()
 		unresolved, err := m.fetch()
+		if err == nil && m.p.cfg.idempotent && m.p.txn == nil && m.p.idem.wantsInit() {
+			if err = m.initProducerID(); err != nil {
+				unresolved = true
+			}
+		}
 		m.updated.notify()
 		switch {
 		case err != nil || unresolved:
 			m.fails++
 			next = time.Now().Add(m.p.backoff(m.fails))
+			earliest = next
 		default:
 			m.fails = 0
 			next = time.Now().Add(m.p.cfg.MetadataMaxAge)
+			earliest = time.Now().Add(m.p.backoff(1))
 		}
 		if err != nil {
 			m.p.logWarn("metadata refresh failed", "error", err)
@@ -184,9 +202,43 @@ func (m *metadata) fetch() (bool, error) {
 	return m.apply(&resp), nil
 }
 
+// initProducerID asks for a producer id and epoch (InitProducerId, KIP-98). After an
+// epoch overflow it passes the current id and epoch, so the broker bumps them (KIP-360).
+func (m *metadata) initProducerID() error {
+	if m.conn == nil {
+		return errors.New("no connection for InitProducerId")
+	}
+	pid, epoch, _, _ := m.p.idem.current()
+	req := &wire.InitProducerIDRequest{ProducerID: -1, ProducerEpoch: -1, TransactionTimeoutMs: int32(m.p.cfg.TransactionTimeout / time.Millisecond)}
+	if pid >= 0 {
+		req.ProducerID, req.ProducerEpoch = pid, epoch
+	}
+	var resp wire.InitProducerIDResponse
+	ctx, cancel := context.WithTimeout(context.Background(), m.p.cfg.RequestTimeout)
+	err := m.conn.Call(ctx, req, &resp)
+	cancel()
+	if err != nil {
+		m.conn.Close()
+		m.conn = nil
+		return fmt.Errorf("InitProducerId: %w", err)
+	}
+	if err := wire.ErrorForCode(resp.ErrorCode); err != nil {
+		if !err.(*wire.Error).Retriable {
+			m.p.idem.failed(fmt.Errorf("InitProducerId: %w", err))
+			m.p.pokeAll()
+		}
+		return fmt.Errorf("InitProducerId: %w", err)
+	}
+	m.p.idem.initialized(resp.ProducerID, resp.ProducerEpoch)
+	m.p.logDebug("producer id", "id", resp.ProducerID, "epoch", resp.ProducerEpoch)
+	m.p.pokeAll()
+	return nil
+}
+
 // apply installs a metadata answer: broker addresses, partitions and their leaders.
 func (m *metadata) apply(resp *wire.MetadataResponse) (unresolved bool) {
 	p := m.p
+	p.stats.metadataRefreshes.Add(1)
 	brokers := make(map[int32]string, len(resp.Brokers))
 	for _, b := range resp.Brokers {
 		brokers[b.NodeID] = net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port)))
@@ -231,7 +283,7 @@ func (m *metadata) apply(resp *wire.MetadataResponse) (unresolved bool) {
 		}
 		for j := range parts {
 			if parts[j] == nil {
-				parts[j] = &partition{topic: ts, id: int32(j)}
+				parts[j] = &partition{topic: ts, id: int32(j), seqPID: -1}
 				parts[j].leader.Store(-1)
 			}
 		}

@@ -39,16 +39,19 @@ type Producer struct {
 
 	topics sync.Map // name -> *topicState
 	meta   *metadata
+	idem   *idempotence
+	txn    *transactions // nil without transactional.id
 
 	sinksMu sync.Mutex
 	sinks   map[int32]*sink
 	addrs   map[int32]string
 
+	clock    clock
+	stats    counters
 	done     completionQueue
 	draining atomic.Int32 // > 0 while Flush or Close wants everything sent now
 	progress notifier     // notified after each batch completes
 
-	active   atomic.Int64 // sends in progress
 	closed   atomic.Bool
 	closing  chan struct{} // closed when Close starts: blocked sends give up
 	stop     chan struct{} // closed when the goroutines must end
@@ -74,11 +77,16 @@ func New(cfg Config) (*Producer, error) {
 			return nil, fmt.Errorf("producer: %w", err)
 		}
 	}
+	p.clock.reanchor()
 	p.mem.limit = s.BufferMemory
 	p.bufs.size = s.BatchSize + wire.RecordBatchHeaderSize + recordOverhead
 	p.batches.New = func() any { return new(batch) }
 	p.done.wake = make(chan struct{}, 1)
 	p.meta = newMetadata(p)
+	p.idem = newIdempotence(s.TransactionalID != "")
+	if s.TransactionalID != "" {
+		p.txn = newTransactions(p)
+	}
 	p.wg.Add(2)
 	go p.meta.run()
 	go p.complete()
@@ -147,13 +155,16 @@ func (p *Producer) SendAsync(ctx context.Context, rec Record, cb Callback) error
 // send validates rec, picks its partition, reserves buffer memory and appends it to the
 // partition's open batch.
 func (p *Producer) send(ctx context.Context, rec *Record, cb Callback, fut *Future) error {
-	p.active.Add(1)
-	defer p.active.Add(-1)
 	if p.closed.Load() {
 		return ErrClosed
 	}
 	if rec.Topic == "" {
 		return fmt.Errorf("%w: empty topic", ErrInvalidRecord)
+	}
+	if p.txn != nil {
+		if err := p.txn.checkSend(); err != nil {
+			return err
+		}
 	}
 	for i := range rec.Headers {
 		if !utf8.ValidString(rec.Headers[i].Key) {
@@ -167,7 +178,7 @@ func (p *Producer) send(ctx context.Context, rec *Record, cb Callback, fut *Futu
 	}
 	var ts int64
 	if rec.Timestamp.IsZero() {
-		ts = time.Now().UnixMilli()
+		ts = p.clock.nowMs()
 	} else {
 		ts = rec.Timestamp.UnixMilli()
 	}
@@ -197,7 +208,15 @@ func (p *Producer) send(ctx context.Context, rec *Record, cb Callback, fut *Futu
 		return err
 	}
 	pa := parts[idx]
-	if pa.appendRecord(p, rec, ts, size, cb, fut) {
+	if p.txn != nil {
+		p.txn.addPartition(pa)
+	}
+	wake, ok := pa.appendRecord(p, rec, ts, size, cb, fut)
+	if !ok {
+		p.mem.release(int64(size))
+		return ErrClosed
+	}
+	if wake {
 		p.wakeLeader(pa)
 	}
 	return nil
@@ -256,6 +275,25 @@ func (p *Producer) wakeLeader(pa *partition) {
 	if s != nil {
 		s.poke()
 	}
+}
+
+// brokerAddrs returns the known broker addresses, then the bootstrap servers.
+func (p *Producer) brokerAddrs() []string {
+	p.sinksMu.Lock()
+	out := make([]string, 0, len(p.addrs)+len(p.cfg.BootstrapServers))
+	for _, a := range p.addrs {
+		out = append(out, a)
+	}
+	p.sinksMu.Unlock()
+	return append(out, p.cfg.BootstrapServers...)
+}
+
+// blockCtx bounds ctx by max.block.ms.
+func (p *Producer) blockCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	if p.cfg.MaxBlock <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, p.cfg.MaxBlock)
 }
 
 // setBrokers records the broker addresses from a metadata answer.
@@ -320,38 +358,109 @@ func (p *Producer) forEachPartition(fn func(*partition)) {
 	})
 }
 
-// batchDone ends one attempt to send b. A failed attempt is retried when the error is
-// retriable and retries and delivery.timeout.ms allow, with b staying at the head of its
-// partition; otherwise b completes, successfully or with its error.
-func (p *Producer) batchDone(b *batch, retriable, refreshMetadata, failed bool) {
+// batchDone ends one attempt to send b with err (nil for success). A failed attempt is
+// retried when retriable, and retries and delivery.timeout.ms allow, with b keeping its
+// place in its partition; otherwise b is done, and completes once every earlier batch of
+// its partition has.
+func (p *Producer) batchDone(b *batch, err error, retriable bool) {
 	pa := b.part
+	var ke *wire.Error
+	isKafka := errors.As(err, &ke)
+	refresh := err != nil && retriable && (!isKafka || ke.RefreshMetadata)
+	bump := false
 	pa.mu.Lock()
-	pa.inFlight = nil
-	if failed && retriable && !p.stopping() {
+	pa.inFlight--
+	b.state = batchDone
+	if isKafka && ke.Code == wire.ErrDuplicateSequenceNumber.Code {
+		err, b.baseOffset = nil, -1 // already written; its offset is unknown
+	}
+	if isKafka && p.cfg.idempotent && (ke.Code == wire.ErrOutOfOrderSequenceNumber.Code || ke.Code == wire.ErrUnknownProducerID.Code) {
+		// Behind an unfinished earlier batch the gap is expected: resend in order. At the
+		// head, the broker lost or never had our sequence: bump the epoch (KIP-360).
+		retriable = true
+		bump = !pa.earlierUnfinishedLocked(b)
+	}
+	if err != nil && retriable && p.stopping() {
+		err = fmt.Errorf("%w before delivery (last error: %w)", ErrClosed, err)
+	} else if err != nil && retriable {
 		b.attempts++
 		if b.attempts <= p.cfg.Retries && time.Since(b.created) < p.cfg.DeliveryTimeout {
+			b.state = batchQueued
+			b.err = err
+			p.stats.recordsRetried.Add(int64(b.count))
 			b.retryAt = time.Now().Add(p.backoff(b.attempts))
-			pa.queue = append(pa.queue, nil)
-			copy(pa.queue[1:], pa.queue)
-			pa.queue[0] = b
-			pa.mu.Unlock()
-			p.logDebug("retrying batch", "topic", pa.topic.name, "partition", pa.id, "attempt", b.attempts, "error", b.err)
-			if refreshMetadata {
-				p.meta.requestRefresh()
-			}
-			return
+			pa.rewind = true
+			p.logDebug("retrying batch", "topic", pa.topic.name, "partition", pa.id, "attempt", b.attempts, "error", err)
 		}
 	}
-	if failed {
-		b.err = &PartitionError{Topic: pa.topic.name, Partition: pa.id, Err: b.err}
-	} else {
-		b.err = nil
+	var failed error // b may be recycled as soon as it is handed over: keep what we need
+	if b.state == batchDone {
+		p.batchStats(b, err)
+		if err != nil {
+			switch {
+			case !retriable || p.stopping():
+			case b.attempts > p.cfg.Retries:
+				err = fmt.Errorf("%w (after %d retries)", err, p.cfg.Retries)
+			default:
+				err = fmt.Errorf("%w: delivery.timeout.ms (%v) passed; last error: %w", ErrTimeout, p.cfg.DeliveryTimeout, err)
+			}
+			b.err = &PartitionError{Topic: pa.topic.name, Partition: pa.id, Err: err}
+			failed = b.err
+			// The partition's sequence numbers now have a gap, or an unknown outcome.
+			bump = bump || p.cfg.idempotent && b.stamped
+		} else {
+			b.err = nil
+			if b.pid == pa.seqPID && b.epoch == pa.seqEpoch {
+				pa.seqAcked = true
+			}
+		}
+		p.popDoneLocked(pa)
 	}
-	p.completeLocked(b)
 	pa.mu.Unlock()
-	if refreshMetadata {
+	if failed != nil && p.txn != nil {
+		p.txn.fail(failed)
+	}
+	if p.cfg.idempotent {
+		woke := p.idem.answered()
+		if bump {
+			woke = p.idem.requestBump() || woke
+		}
+		if woke {
+			p.pokeAll()
+		}
+	}
+	if refresh {
 		p.meta.requestRefresh()
 	}
+}
+
+// batchStats counts a batch that is done, and tells the hooks.
+func (p *Producer) batchStats(b *batch, err error) {
+	if err != nil {
+		p.stats.recordsFailed.Add(int64(b.count))
+	} else {
+		p.stats.recordsSent.Add(int64(b.count))
+		p.stats.batchesSent.Add(1)
+		p.stats.batchBytes.Add(int64(len(b.wireBuf)))
+		p.stats.uncompressedBytes.Add(int64(len(b.buf)))
+	}
+	if p.cfg.Hooks != nil {
+		p.cfg.Hooks.OnBatchDone(b.part.topic.name, b.part.id, int(b.count), len(b.wireBuf), err)
+	}
+}
+
+// earlierUnfinishedLocked reports whether a batch before b in its partition has no outcome
+// yet. b.part.mu is held.
+func (pa *partition) earlierUnfinishedLocked(b *batch) bool {
+	for _, q := range pa.queue {
+		if q == b {
+			return false
+		}
+		if q.state != batchDone {
+			return true
+		}
+	}
+	return false
 }
 
 // stopping reports whether Close has given up on delivering.
@@ -363,10 +472,6 @@ func (p *Producer) stopping() bool {
 		return false
 	}
 }
-
-// completeLocked hands b to the completion goroutine. b.part.mu is held, which keeps the
-// partition's batches in order in the completion queue.
-func (p *Producer) completeLocked(b *batch) { p.done.push(b) }
 
 // completionQueue carries completed batches to the completion goroutine. It never blocks
 // the pusher; its length is bounded by buffer.memory, which completed batches still hold.
@@ -429,10 +534,14 @@ func (p *Producer) finishBatch(b *batch) {
 			ts = b.logAppendTime
 		}
 		md.Timestamp = time.UnixMilli(ts)
-		if c.fut != nil {
+		if p.cfg.Hooks != nil {
+			p.cfg.Hooks.OnRecordDone(md, b.err)
+		}
+		switch {
+		case c.fut != nil:
 			c.fut.md, c.fut.err = md, b.err
 			close(c.fut.done)
-		} else {
+		case c.cb != nil:
 			c.cb(md, b.err)
 		}
 	}
@@ -444,30 +553,39 @@ func (p *Producer) finishBatch(b *batch) {
 	p.progress.notify()
 }
 
-// expireStale fails batches that waited longer than delivery.timeout.ms without being
-// sent: those of partitions without a reachable leader, or stuck behind retries.
+// expireStale fails batches that waited longer than delivery.timeout.ms without an
+// answer: those of partitions without a reachable leader, or stuck behind retries. A
+// partition with a batch in flight waits for its answer first, so order is kept.
 func (p *Producer) expireStale() {
 	now := time.Now()
+	bump := false
 	p.forEachPartition(func(pa *partition) {
 		pa.mu.Lock()
 		defer pa.mu.Unlock()
-		if pa.inFlight != nil {
-			return // its answer (or timeout) comes first; order is kept
+		if pa.inFlight > 0 {
+			return
 		}
-		if pa.open != nil && len(pa.queue) == 0 && now.Sub(pa.open.created) >= p.cfg.DeliveryTimeout {
+		if pa.open != nil && now.Sub(pa.open.created) >= p.cfg.DeliveryTimeout {
 			pa.sealLocked()
 		}
-		for len(pa.queue) > 0 && now.Sub(pa.queue[0].created) >= p.cfg.DeliveryTimeout {
-			b := pa.queue[0]
-			pa.queue = pa.queue[1:]
+		for _, b := range pa.queue {
+			if now.Sub(b.created) < p.cfg.DeliveryTimeout {
+				break
+			}
 			cause := fmt.Errorf("%w: delivery.timeout.ms (%v) passed", ErrTimeout, p.cfg.DeliveryTimeout)
 			if b.err != nil {
 				cause = fmt.Errorf("%w; last error: %w", cause, b.err)
 			}
+			b.state = batchDone
 			b.err = &PartitionError{Topic: pa.topic.name, Partition: pa.id, Err: cause}
-			p.completeLocked(b)
+			p.batchStats(b, b.err)
+			bump = bump || p.cfg.idempotent && b.stamped
 		}
+		p.popDoneLocked(pa)
 	})
+	if bump && p.idem.requestBump() {
+		p.pokeAll()
+	}
 }
 
 // Flush sends every record sent before it and waits until each is acknowledged or failed,
@@ -525,12 +643,20 @@ func (p *Producer) Close(ctx context.Context) error {
 		return nil
 	}
 	close(p.closing)
-	for p.active.Load() > 0 { // sends that passed the closed check finish appending
-		time.Sleep(100 * time.Microsecond)
-	}
+	// A send that passed the closed check before now may still be appending: taking every
+	// partition's lock once orders those appends before the flush below, and later ones
+	// see closed under the lock and refuse.
+	p.forEachPartition(func(pa *partition) {
+		pa.mu.Lock()
+		//lint:ignore SA2001 the empty critical section is the barrier
+		pa.mu.Unlock()
+	})
 	err := p.Flush(ctx)
 	p.stopOnce.Do(func() { close(p.stop) })
 	p.wg.Wait()
+	if p.txn != nil {
+		p.txn.close()
+	}
 	// Every goroutine is gone. Deliver the outcomes still queued, then fail what was not
 	// delivered, in partition order.
 	p.done.mu.Lock()
@@ -544,16 +670,17 @@ func (p *Producer) Close(ctx context.Context) error {
 	p.forEachPartition(func(pa *partition) {
 		pa.mu.Lock()
 		pa.sealLocked()
-		if pa.inFlight != nil {
-			left = append(left, pa.inFlight)
-			pa.inFlight = nil
+		for _, b := range pa.queue {
+			if b.state != batchDone {
+				b.err = &PartitionError{Topic: pa.topic.name, Partition: pa.id, Err: ErrClosed}
+				p.batchStats(b, b.err)
+			}
 		}
 		left = append(left, pa.queue...)
 		pa.queue = nil
 		pa.mu.Unlock()
 	})
 	for _, b := range left {
-		b.err = &PartitionError{Topic: b.part.topic.name, Partition: b.part.id, Err: ErrClosed}
 		p.finishBatch(b)
 	}
 	return err

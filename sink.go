@@ -23,12 +23,12 @@ type sink struct {
 	wake  chan struct{}                // cap 1
 	parts atomic.Pointer[[]*partition] // the partitions this broker leads
 
-	slots chan struct{} // in-flight requests; cap max.in.flight
+	slots   chan struct{} // in-flight requests; cap max.in.flight
+	latency latencyHist
 
 	// Owned by the sink goroutine.
-	conn     *conn.Conn
-	dialFail int
-	calls    sync.Pool // *produceCall
+	conn  *conn.Conn
+	calls sync.Pool // *produceCall
 }
 
 func newSink(p *Producer, node int32, addr string) *sink {
@@ -78,26 +78,37 @@ func (s *sink) run() {
 	}
 }
 
-// ensureConn returns a live connection, dialing if needed. On failure it returns when to
-// try again.
-func (s *sink) ensureConn() (*conn.Conn, time.Time) {
+// ensureConn returns a live connection, dialing if needed, or the dial's error.
+func (s *sink) ensureConn() (*conn.Conn, error) {
 	if s.conn != nil && s.conn.Err() == nil {
-		return s.conn, time.Time{}
+		return s.conn, nil
 	}
+	p := s.p
+	addr := *s.addr.Load()
 	if s.conn != nil {
+		err := s.conn.Err()
 		s.conn.Close()
 		s.conn = nil
+		p.stats.connErrors.Add(1)
+		p.logWarn("connection to broker lost", "node", s.node, "addr", addr, "error", err)
+		if p.cfg.Hooks != nil {
+			p.cfg.Hooks.OnBrokerDisconnect(s.node, addr, err)
+		}
 	}
-	c, err := s.p.dial(*s.addr.Load())
+	start := time.Now()
+	c, err := p.dial(addr)
+	if p.cfg.Hooks != nil {
+		p.cfg.Hooks.OnBrokerConnect(s.node, addr, time.Since(start), err)
+	}
 	if err != nil {
-		s.dialFail++
-		s.p.logWarn("connecting to broker failed", "node", s.node, "error", err)
-		s.p.meta.requestRefresh()
-		return nil, time.Now().Add(s.p.backoff(s.dialFail))
+		p.stats.connErrors.Add(1)
+		p.logWarn("connecting to broker failed", "node", s.node, "addr", addr, "error", err)
+		p.meta.requestRefresh()
+		return nil, err
 	}
-	s.dialFail = 0
+	p.logDebug("connected to broker", "node", s.node, "addr", addr)
 	s.conn = c
-	return c, time.Time{}
+	return c, nil
 }
 
 // drain sends what is ready, as long as in-flight slots are free. It returns when it
@@ -111,11 +122,8 @@ func (s *sink) drain() time.Time {
 	}
 	for {
 		if len(*s.parts.Load()) == 0 {
+			s.closeIdle(later)
 			return next
-		}
-		c, retry := s.ensureConn()
-		if c == nil {
-			return retry
 		}
 		select {
 		case s.slots <- struct{}{}:
@@ -126,10 +134,28 @@ func (s *sink) drain() time.Time {
 		if !s.collect(call, later) {
 			<-s.slots
 			s.calls.Put(call)
+			s.closeIdle(later)
 			return next
 		}
-		s.send(call, c)
+		c, err := s.ensureConn()
+		s.send(call, c, err)
 	}
+}
+
+// closeIdle closes the connection once it has been idle for connections.max.idle.ms, or
+// notes when it will have been.
+func (s *sink) closeIdle(later func(time.Time)) {
+	maxIdle := s.p.cfg.ConnectionsMaxIdle
+	if s.conn == nil || maxIdle <= 0 || s.conn.Err() != nil {
+		return
+	}
+	if idle := s.conn.Idle(); idle < maxIdle {
+		later(time.Now().Add(maxIdle - idle))
+		return
+	}
+	s.p.logDebug("closing idle connection", "node", s.node)
+	s.conn.Close()
+	s.conn = nil
 }
 
 // collect takes at most one ready batch of each partition this sink leads into call, up to
@@ -139,28 +165,58 @@ func (s *sink) collect(call *produceCall, later func(time.Time)) bool {
 	p := s.p
 	now := time.Now()
 	flushing := p.draining.Load() > 0
+	perPartition := 1
+	var pid int64 = -1
+	var epoch int16 = -1
+	if p.cfg.idempotent {
+		perPartition = p.cfg.MaxInFlight
+		var ok bool
+		var fatal error
+		pid, epoch, ok, fatal = p.idem.current()
+		if fatal != nil {
+			s.failAll(fatal)
+			return false
+		}
+		if !ok {
+			return false // woken when the id arrives or the bump is done
+		}
+	}
 	size := 0
 	for _, pa := range *s.parts.Load() {
-		if pa.leader.Load() != s.node {
+		if pa.leader.Load() != s.node || p.txn != nil && !pa.txnAdded.Load() {
 			continue
 		}
 		pa.mu.Lock()
-		if pa.inFlight != nil {
+		if pa.rewind {
+			if pa.inFlight > 0 {
+				pa.mu.Unlock()
+				continue
+			}
+			pa.rewind = false
+		}
+		if pa.inFlight >= perPartition || pa.inFlight > 0 && !pa.seqAcked {
 			pa.mu.Unlock()
 			continue
 		}
-		if len(pa.queue) == 0 && pa.open != nil {
+		var b *batch
+		for _, q := range pa.queue {
+			if q.state == batchQueued {
+				b = q
+				break
+			}
+		}
+		if b == nil && pa.open != nil {
 			if deadline := pa.open.created.Add(p.cfg.Linger); flushing || !deadline.After(now) {
+				b = pa.open
 				pa.sealLocked()
 			} else {
 				later(deadline)
 			}
 		}
-		if len(pa.queue) == 0 {
+		if b == nil {
 			pa.mu.Unlock()
 			continue
 		}
-		b := pa.queue[0]
 		if b.retryAt.After(now) {
 			later(b.retryAt)
 			pa.mu.Unlock()
@@ -174,31 +230,77 @@ func (s *sink) collect(call *produceCall, later func(time.Time)) bool {
 			pa.mu.Unlock()
 			continue
 		}
+		// Choose the header stamp: sequences count per (producer id, epoch) and restart at
+		// 0 after a bump, once the batches stamped before it are answered.
+		restamp := !b.stamped
+		seq := int32(-1)
+		if p.cfg.idempotent && (!b.stamped || b.pid != pid || b.epoch != epoch) {
+			if pa.seqPID != pid || pa.seqEpoch != epoch {
+				if pa.inFlight > 0 {
+					pa.mu.Unlock()
+					continue
+				}
+				pa.seqPID, pa.seqEpoch, pa.nextSeq, pa.seqAcked = pid, epoch, 0, false
+			}
+			seq = pa.nextSeq
+			pa.nextSeq = nextSequence(pa.nextSeq, b.count)
+			restamp = true
+		}
 		size += n + 64
-		pa.queue = pa.queue[1:]
-		pa.inFlight = b
+		b.state = batchInFlight
+		pa.inFlight++
 		pa.mu.Unlock()
+		if p.cfg.idempotent {
+			p.idem.sent()
+		}
 
 		if b.wireBuf == nil {
-			if err := p.finish(b, -1, -1, -1, false); err != nil {
-				b.err = fmt.Errorf("compressing batch: %w", err)
-				p.batchDone(b, false, false, true)
+			if err := p.encode(b); err != nil {
+				p.batchDone(b, fmt.Errorf("compressing batch: %w", err), false)
 				continue
 			}
+		}
+		if restamp {
+			p.stamp(b, pid, epoch, seq)
 		}
 		call.batches = append(call.batches, b)
 	}
 	return len(call.batches) > 0
 }
 
-// send builds the Produce request of call and writes it.
-func (s *sink) send(call *produceCall, c *conn.Conn) {
+// failAll fails every batch of the sink's partitions that is not in flight with err.
+func (s *sink) failAll(err error) {
+	for _, pa := range *s.parts.Load() {
+		pa.mu.Lock()
+		pa.sealLocked()
+		for _, b := range pa.queue {
+			if b.state == batchQueued {
+				b.state = batchDone
+				b.err = &PartitionError{Topic: pa.topic.name, Partition: pa.id, Err: err}
+			}
+		}
+		s.p.popDoneLocked(pa)
+		pa.mu.Unlock()
+	}
+}
+
+// send builds the Produce request of call and writes it on c. When there is no connection
+// (dialErr), the batches fail with that retriable error and back off.
+func (s *sink) send(call *produceCall, c *conn.Conn, dialErr error) {
 	p := s.p
 	call.conn = c
+	p.stats.inFlight.Add(1) // until release
+	if c == nil {
+		call.fail(dialErr, true)
+		return
+	}
 	version, err := c.Version(wire.KeyProduce)
 	if err != nil {
 		call.fail(err, false)
 		return
+	}
+	if p.txn != nil && !p.txn.isV2() {
+		version = min(version, 11) // v12+ adds partitions implicitly: transactions V2 only
 	}
 	if version >= 13 {
 		for _, b := range call.batches {
@@ -211,6 +313,10 @@ func (s *sink) send(call *produceCall, c *conn.Conn) {
 	call.version = version
 	req := &call.req
 	req.Acks = p.cfg.Acks.wire()
+	req.TransactionalID = nil
+	if p.txn != nil {
+		req.TransactionalID = &p.txn.id
+	}
 	req.TimeoutMs = int32(p.cfg.RequestTimeout / time.Millisecond)
 	req.Topics = req.Topics[:0]
 	for _, b := range call.batches {
@@ -237,6 +343,12 @@ func (s *sink) send(call *produceCall, c *conn.Conn) {
 		pt.Partitions = append(pt.Partitions, wire.ProducePartition{Index: b.part.id, Records: b.wireBuf})
 	}
 	expect := p.cfg.Acks != AcksNone
+	call.sentAt = time.Now()
+	call.bytes = 0
+	for _, b := range call.batches {
+		call.bytes += len(b.wireBuf)
+	}
+	p.stats.requests.Add(1)
 	if err := c.Send(req, version, expect, call); err != nil {
 		if !expect {
 			call.fail(err, true)
@@ -252,6 +364,8 @@ func (s *sink) send(call *produceCall, c *conn.Conn) {
 type produceCall struct {
 	s       *sink
 	conn    *conn.Conn
+	sentAt  time.Time
+	bytes   int
 	batches []*batch
 	req     wire.ProduceRequest
 	resp    wire.ProduceResponse
@@ -260,6 +374,11 @@ type produceCall struct {
 
 // HandleResponse runs on the connection's reader goroutine.
 func (call *produceCall) HandleResponse(body []byte, err error) {
+	latency := time.Since(call.sentAt)
+	call.s.latency.observe(latency)
+	if h := call.s.p.cfg.Hooks; h != nil {
+		h.OnProduceRequest(call.s.node, call.bytes, latency, err)
+	}
 	if err == nil {
 		if err = call.resp.Decode(body, call.version); err != nil {
 			err = fmt.Errorf("decoding Produce v%d response: %w", call.version, err)
@@ -276,8 +395,7 @@ func (call *produceCall) HandleResponse(body []byte, err error) {
 // fail ends every batch of the call with a connection-level error, retrying those it may.
 func (call *produceCall) fail(err error, retriable bool) {
 	for _, b := range call.batches {
-		b.err = err
-		call.s.p.batchDone(b, retriable, retriable, true)
+		call.s.p.batchDone(b, err, retriable)
 	}
 	call.release()
 }
@@ -286,29 +404,27 @@ func (call *produceCall) fail(err error, retriable bool) {
 func (call *produceCall) complete() {
 	p := call.s.p
 	for _, b := range call.batches {
-		pr := call.find(b)
-		switch {
-		case p.cfg.Acks == AcksNone:
-			b.baseOffset, b.logAppendTime, b.err = -1, -1, nil
-			p.batchDone(b, false, false, false)
-		case pr == nil:
-			b.err = fmt.Errorf("broker answered without partition %s-%d", b.part.topic.name, b.part.id)
-			p.batchDone(b, true, false, true)
-		default:
-			b.baseOffset, b.logAppendTime = pr.BaseOffset, pr.LogAppendTimeMs
-			kerr := wire.ErrorForCode(pr.ErrorCode)
-			if kerr == nil {
-				b.err = nil
-				p.batchDone(b, false, false, false)
-				continue
-			}
-			ke := kerr.(*wire.Error)
-			if pr.ErrorMessage != nil && *pr.ErrorMessage != "" {
-				kerr = fmt.Errorf("%w: %s", kerr, *pr.ErrorMessage)
-			}
-			b.err = kerr
-			p.batchDone(b, ke.Retriable, ke.RefreshMetadata, true)
+		if p.cfg.Acks == AcksNone {
+			b.baseOffset, b.logAppendTime = -1, -1
+			p.batchDone(b, nil, false)
+			continue
 		}
+		pr := call.find(b)
+		if pr == nil {
+			p.batchDone(b, fmt.Errorf("broker answered without partition %s-%d", b.part.topic.name, b.part.id), true)
+			continue
+		}
+		b.baseOffset, b.logAppendTime = pr.BaseOffset, pr.LogAppendTimeMs
+		err := wire.ErrorForCode(pr.ErrorCode)
+		if err == nil {
+			p.batchDone(b, nil, false)
+			continue
+		}
+		retriable := err.(*wire.Error).Retriable
+		if pr.ErrorMessage != nil && *pr.ErrorMessage != "" {
+			err = fmt.Errorf("%w: %s", err, *pr.ErrorMessage)
+		}
+		p.batchDone(b, err, retriable)
 	}
 	call.release()
 }
@@ -341,6 +457,7 @@ func (call *produceCall) release() {
 	for i := range call.req.Topics {
 		clear(call.req.Topics[i].Partitions)
 	}
+	s.p.stats.inFlight.Add(-1)
 	<-s.slots
 	s.calls.Put(call)
 	s.poke()

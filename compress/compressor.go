@@ -10,10 +10,7 @@ import (
 // beyond growing dst.
 type Compressor struct {
 	codec Codec
-	level int
-	// lz4Depth is the lz4 high-compression search depth; 0 selects the fast compressor.
-	lz4Depth int
-	// pool holds *gzipEncoder, *lz4Encoder or *zstd.Encoder values, by codec.
+	// pool holds *gzipEncoder, lz4BlockCompressor or *zstd.Encoder values, by codec.
 	pool sync.Pool
 }
 
@@ -28,10 +25,13 @@ var errNoEncoder = errors.New("compress: cannot build encoder")
 //
 //   - gzip: the deflate level; -1 is klauspost/compress's default.
 //   - lz4: 9, the default, uses pierrec/lz4's fast compressor, as the Java client uses
-//     lz4-java's fast compressor for its default level. Any other level L uses pierrec/lz4's
-//     high-compression compressor with a match search depth of 2^(L-1) candidates: this
-//     follows LZ4HC's own table (2^(L-1) for levels 3–9) and extends it upwards, so levels
-//     10–17 are exactly pierrec/lz4's Level1–Level8.
+//     lz4-java's fast compressor for its default level and LZ4HC for every other level.
+//     Any other level L uses pierrec/lz4's high-compression compressor with a match search
+//     depth of 2^(L+2) candidates, at most 2^16: from 8 at level 1, the least depth at
+//     which it compresses better than the fast compressor (as LZ4HC's lowest levels do),
+//     to 1024 at level 8 and 4096 at 10 (pierrec/lz4's Level1–Level9 are depths 2^9–2^17);
+//     levels 14–17 are all 2^16. Ratios level off past a depth of about 128 on 64 KiB
+//     blocks, so the high levels cost time for little gain, as in LZ4HC.
 //   - zstd: klauspost/compress's four encoder speeds, as its EncoderLevelFromZstd: below 3
 //     (negative levels included) the fastest, 3–5 the default, 6–9 better compression,
 //     10–22 the best; 0 means 3, as in libzstd.
@@ -39,13 +39,13 @@ func NewCompressor(c Codec, level int) (*Compressor, error) {
 	if err := ValidateLevel(c, level); err != nil {
 		return nil, err
 	}
-	z := &Compressor{codec: c, level: level}
+	z := &Compressor{codec: c}
 	switch c {
 	case Gzip:
 		z.pool.New = func() any { return newGzipEncoder(level) }
 	case LZ4:
-		z.lz4Depth = lz4SearchDepth(level)
-		z.pool.New = func() any { return new(lz4Encoder) }
+		depth := lz4SearchDepth(level)
+		z.pool.New = func() any { return newLZ4Encoder(depth) }
 	case Zstd:
 		z.pool.New = func() any { return newZstdEncoder(level) }
 	}

@@ -7,15 +7,20 @@ import (
 )
 
 // Decompress appends the decompressed form of src, a payload in codec c's Kafka wire format,
-// to dst and returns the extended slice. It fails with [ErrTooLarge], without allocating
-// more, once the output would pass maxSize bytes: that cap is what makes a hostile payload
-// (a "zip bomb") harmless, and is checked before decoding wherever the format declares
-// sizes (snappy block headers, zstd frame content sizes and raw/RLE blocks, the gzip
-// trailer as a hint only). Input that is not valid in the format fails with [ErrCorrupt];
-// an empty src is valid only for [None]. On error dst is returned with its length
-// unchanged (bytes past its length may have been written).
+// to dst and returns the extended slice.
 //
-// Decompress is safe for concurrent use; it pools its decoders.
+// It fails with [ErrTooLarge] once the output would pass maxSize bytes, having allocated
+// about maxSize at most: that cap is what makes a hostile payload (a "zip bomb") harmless.
+// Sizes the format declares (snappy block headers; zstd content sizes, raw and RLE blocks)
+// are checked before anything is decoded. gzip and lz4 streams are read through a capped
+// reader that fails when more output remains. zstd frames without declared sizes are
+// decoded into a buffer of at most maxSize plus one 128 KiB block, which in the worst case
+// the decoder outgrows once before it stops (about 2.5 times maxSize allocated in all).
+//
+// Input that is not valid in the format fails with [ErrCorrupt]; an empty src is valid
+// only for [None]. On error dst is returned with its length unchanged (bytes past its
+// length may have been written). Decompress is safe for concurrent use; it pools its
+// decoders.
 func Decompress(c Codec, dst, src []byte, maxSize int) ([]byte, error) {
 	if maxSize < 0 {
 		return dst, fmt.Errorf("compress: negative maxSize %d", maxSize)

@@ -28,21 +28,27 @@ func lz4SearchDepth(level int) int {
 	if level == lz4DefaultLevel {
 		return 0
 	}
-	return 1 << (level - 1)
+	return 1 << min(level+2, 16)
 }
 
-// lz4Encoder holds the block compressors' hash tables, which are too large to allocate
-// per batch.
-type lz4Encoder struct {
-	fast lz4.Compressor
-	hc   lz4.CompressorHC
+// lz4BlockCompressor is *lz4.Compressor or *lz4.CompressorHC, pooled because their hash
+// tables (136 KiB and 256 KiB) are too large to allocate per batch.
+type lz4BlockCompressor interface {
+	CompressBlock(src, dst []byte) (int, error)
+}
+
+// newLZ4Encoder returns the block compressor for a search depth (0: the fast one).
+func newLZ4Encoder(depth int) any {
+	if depth == 0 {
+		return new(lz4.Compressor)
+	}
+	return &lz4.CompressorHC{Level: lz4.CompressionLevel(depth)}
 }
 
 // appendLZ4 writes the frame itself rather than through lz4.Writer, so that its layout is
 // exactly the Java client's and the blocks are compressed straight into dst.
 func (c *Compressor) appendLZ4(dst, src []byte) []byte {
-	e := c.pool.Get().(*lz4Encoder)
-	e.hc.Level = lz4.CompressionLevel(c.lz4Depth)
+	e := c.pool.Get().(lz4BlockCompressor)
 	dst = append(dst, lz4FrameHeader[:]...)
 	for len(src) > 0 {
 		n := min(len(src), lz4BlockInput)
@@ -54,13 +60,7 @@ func (c *Compressor) appendLZ4(dst, src []byte) []byte {
 		// A compressed block is used only if it is smaller than the input, as in Java;
 		// the compressors return 0 (or an error) when it does not fit in n bytes.
 		out := dst[off+4 : off+4+n : off+4+n]
-		var k int
-		var err error
-		if c.lz4Depth == 0 {
-			k, err = e.fast.CompressBlock(block, out)
-		} else {
-			k, err = e.hc.CompressBlock(block, out)
-		}
+		k, err := e.CompressBlock(block, out)
 		if err != nil || k <= 0 || k >= n {
 			copy(out, block)
 			binary.LittleEndian.PutUint32(dst[off:], uint32(n)|lz4Uncompressed)
@@ -90,12 +90,88 @@ func decompressLZ4(dst, src []byte, maxSize int) ([]byte, error) {
 	defer lz4Decoders.Put(d)
 	d.src.Reset(src)
 	d.zr.Reset(&d.src)
-	out, err := readCapped(dst, d.zr, maxSize, lz4SizeHint*len(src), d.probe[:])
+	out, err := readCapped(dst, d.zr, maxSize, lz4SizeHint(src), d.probe[:])
 	// Release the source and the reader's block buffer before pooling.
 	d.zr.Reset(nil)
 	d.src.Reset(nil)
 	return out, err
 }
 
-// lz4SizeHint is the expected compression ratio, used for the first output buffer.
-const lz4SizeHint = 4
+// lz4SizeHint bounds the output of the LZ4 frames in src from their headers, for the
+// first output buffer: the content size where a frame declares one, else the sum of its
+// stored blocks' sizes and of the maximum block size for each compressed block. On input
+// it cannot walk it guesses a ratio of 4; the reader rejects such input anyway.
+func lz4SizeHint(src []byte) int {
+	guess := 4 * len(src)
+	total := 0
+	for len(src) > 0 {
+		if len(src) < 8 {
+			return guess
+		}
+		magic := binary.LittleEndian.Uint32(src)
+		if magic&^0xf == 0x184d2a50 { // skippable frame
+			n := binary.LittleEndian.Uint32(src[4:])
+			if uint64(n) > uint64(len(src)-8) {
+				return guess
+			}
+			src = src[8+n:]
+			continue
+		}
+		flg, bd := src[4], src[5]
+		if magic != 0x184d2204 || flg>>6 != 1 {
+			return guess
+		}
+		blockMax := 1 << (8 + 2*(bd>>4&7))
+		blockChecksum, contentSize := flg&0x10 != 0, flg&0x08 != 0
+		src = src[6:]
+		size := -1
+		if contentSize {
+			if len(src) < 8 {
+				return guess
+			}
+			if n := binary.LittleEndian.Uint64(src); n <= uint64(len(src))*255 {
+				size = int(n)
+			}
+			src = src[8:]
+		}
+		if flg&0x01 != 0 { // dictionary id
+			if len(src) < 4 {
+				return guess
+			}
+			src = src[4:]
+		}
+		src = src[min(1, len(src)):] // header checksum
+		bound := 0
+		for {
+			if len(src) < 4 {
+				return guess
+			}
+			h := binary.LittleEndian.Uint32(src)
+			src = src[4:]
+			if h == 0 {
+				break
+			}
+			n := int(h &^ lz4Uncompressed)
+			if n > len(src) {
+				return guess
+			}
+			src = src[n:]
+			if h&lz4Uncompressed != 0 {
+				bound += n
+			} else {
+				bound += blockMax
+			}
+			if blockChecksum {
+				src = src[min(4, len(src)):]
+			}
+		}
+		if flg&0x04 != 0 { // content checksum
+			src = src[min(4, len(src)):]
+		}
+		if size >= 0 {
+			bound = min(bound, size)
+		}
+		total += bound
+	}
+	return total
+}

@@ -47,7 +47,7 @@ func TestProducerToKfakeSmoke(t *testing.T) {
 	for _, codec := range []compress.Codec{compress.None, compress.Gzip, compress.Snappy, compress.LZ4, compress.Zstd} {
 		t.Run(codec.String(), func(t *testing.T) {
 			topic := "smoke-" + codec.String()
-			p, err := producer.New(producer.Config{BootstrapServers: c.ListenAddrs(), Compression: codec, Idempotence: producer.Disabled})
+			p, err := producer.New(producer.Config{BootstrapServers: c.ListenAddrs(), Compression: codec})
 			if err != nil {
 				t.Fatal(err)
 			}

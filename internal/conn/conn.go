@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"sync"
 	"time"
@@ -51,7 +52,8 @@ type Conn struct {
 	addr     string
 	opts     Options
 	clientID *string
-	versions [64]int16 // by API key: the version to use, or -1 when none is shared
+	versions [64]int16        // by API key: the version to use, or -1 when none is shared
+	features map[string]int16 // finalized feature levels (KIP-584), read-only after Dial
 
 	wmu  sync.Mutex // guards wbuf, corr and the order of pending with writes
 	wbuf []byte
@@ -142,10 +144,11 @@ func (c *Conn) negotiate(ctx context.Context) error {
 		}
 		c.versions[wire.KeyApiVersions] = min(theirs, c.versions[wire.KeyApiVersions])
 	}
+	c.features = make(map[string]int16, len(resp.FinalizedFeatures))
+	for _, f := range resp.FinalizedFeatures {
+		c.features[f.Name] = f.MaxVersionLevel
+	}
 	for _, ours := range wire.SupportedAPIs() {
-		if ours.Key == wire.KeyApiVersions {
-			continue
-		}
 		for _, k := range resp.APIKeys {
 			if k.APIKey != ours.Key {
 				continue
@@ -170,6 +173,10 @@ func (c *Conn) Version(key int16) (int16, error) {
 	}
 	return c.versions[key], nil
 }
+
+// FinalizedFeature returns the cluster-wide level of a feature (KIP-584) as the broker
+// reported it in ApiVersions v3+, such as "transaction.version"; 0 when not finalized.
+func (c *Conn) FinalizedFeature(name string) int16 { return c.features[name] }
 
 // Done is closed when the connection has died or been closed.
 func (c *Conn) Done() <-chan struct{} { return c.dead }
@@ -305,10 +312,17 @@ func decodeResponse(resp wire.Response, body []byte, version int16) error {
 // when the answer arrives, the request times out, the connection dies or ctx ends (the
 // request then stays in flight, and its answer is discarded).
 func (c *Conn) Call(ctx context.Context, req wire.Request, resp wire.Response) error {
+	return c.CallMax(ctx, req, resp, math.MaxInt16)
+}
+
+// CallMax is Call at the negotiated version capped at maxVersion (AddPartitionsToTxn v4+ is
+// for brokers only, for example).
+func (c *Conn) CallMax(ctx context.Context, req wire.Request, resp wire.Response, maxVersion int16) error {
 	version, err := c.Version(req.Key())
 	if err != nil {
 		return err
 	}
+	version = min(version, maxVersion)
 	h := &callHandler{resp: resp, version: version, done: make(chan error, 1)}
 	if err := c.Send(req, version, true, h); err != nil {
 		return err

@@ -1,0 +1,104 @@
+package producer
+
+import (
+	"math"
+	"sync"
+)
+
+// idempotence holds the producer id and epoch that batches are stamped with when
+// enable.idempotence is on, and runs epoch bumps (KIP-360): when a partition's sequence
+// numbers can no longer be trusted (a batch failed for good after being numbered, or the
+// broker reported OUT_OF_ORDER_SEQUENCE_NUMBER or UNKNOWN_PRODUCER_ID for the oldest
+// unacknowledged batch), the producer waits until nothing is in flight, bumps its epoch
+// locally, and every partition numbers again from 0. InitProducerId is asked again only
+// when the epoch would pass 32767.
+type idempotence struct {
+	mu         sync.Mutex
+	pid        int64 // -1 until InitProducerId answered
+	epoch      int16
+	needInit   bool  // InitProducerId is wanted
+	bumpWanted bool  // sends wait until the bump is done
+	inFlight   int   // batches in flight, over every partition
+	fatal      error // InitProducerId failed for good
+	// transactional producers bump with InitProducerId (after the transaction ends), never
+	// locally.
+	transactional bool
+}
+
+func newIdempotence(transactional bool) *idempotence {
+	return &idempotence{pid: -1, needInit: true, transactional: transactional}
+}
+
+// current returns the id and epoch to stamp new sends with, and whether sending may go on.
+func (s *idempotence) current() (pid int64, epoch int16, ok bool, fatal error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pid, s.epoch, s.pid >= 0 && !s.bumpWanted && !s.needInit, s.fatal
+}
+
+// wantsInit reports whether InitProducerId must be sent.
+func (s *idempotence) wantsInit() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.needInit && s.inFlight == 0 && s.fatal == nil
+}
+
+// initialized installs InitProducerId's answer.
+func (s *idempotence) initialized(pid int64, epoch int16) {
+	s.mu.Lock()
+	s.pid, s.epoch, s.needInit, s.bumpWanted = pid, epoch, false, false
+	s.mu.Unlock()
+}
+
+// failed records a fatal InitProducerId error.
+func (s *idempotence) failed(err error) {
+	s.mu.Lock()
+	s.fatal = err
+	s.mu.Unlock()
+}
+
+// sent counts a batch going out.
+func (s *idempotence) sent() {
+	s.mu.Lock()
+	s.inFlight++
+	s.mu.Unlock()
+}
+
+// answered counts a batch's answer. It reports whether a bump happened, so the caller wakes
+// the sinks.
+func (s *idempotence) answered() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inFlight--
+	return s.maybeBumpLocked()
+}
+
+// requestBump asks for an epoch bump. It reports whether it happened at once.
+func (s *idempotence) requestBump() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bumpWanted = true
+	return s.maybeBumpLocked()
+}
+
+func (s *idempotence) maybeBumpLocked() bool {
+	if !s.bumpWanted || s.inFlight > 0 || s.needInit {
+		return false
+	}
+	s.bumpWanted = false
+	if s.epoch == math.MaxInt16 || s.transactional {
+		s.needInit = true // the metadata goroutine asks for a new id
+		return false
+	}
+	s.epoch++
+	return true
+}
+
+// nextSequence returns seq advanced by n records; sequences wrap from 2147483647 to 0, as
+// the broker expects.
+func nextSequence(seq, n int32) int32 {
+	if seq > math.MaxInt32-n {
+		return n - (math.MaxInt32 - seq) - 1
+	}
+	return seq + n
+}

@@ -1,0 +1,29 @@
+// Package kafkatest runs an in-memory Kafka cluster for tests, the way net/http/httptest
+// runs an HTTP server: [NewCluster] starts a few brokers on loopback ports, each a real TCP
+// listener speaking the Kafka protocol, and a client under test connects to [Cluster.Addrs]
+// like to any cluster. The test then reads back what was produced with [Cluster.Records] or
+// [Cluster.WaitForRecords], and can script failures: error codes, delays, swallowed answers
+// and dropped connections ([Cluster.InjectFault]), brokers going down
+// ([Cluster.StopBroker]) and partition leaders moving ([Cluster.MoveLeader]).
+//
+// The brokers answer ApiVersions, Metadata, Produce (v3–13), InitProducerId and the
+// transaction APIs FindCoordinator, AddPartitionsToTxn and EndTxn, and check produced
+// batches as strictly as a Kafka 4 broker or more: every batch is checked for length, magic,
+// CRC-32C and counts, decompressed and parsed record by record, and idempotent producers'
+// sequences are checked and deduplicated as Kafka does. Each problem gets the error code
+// Kafka would answer, so a client that passes here behaves on a real cluster. Any other
+// request closes the connection, as does anything a broker cannot parse; nothing a client
+// sends can panic the cluster or disturb other connections.
+//
+// The cluster is a transaction coordinator, placing each transactional id on a broker
+// ([Cluster.TransactionCoordinator]): InitProducerId fences older producers of the id and
+// aborts their transaction, partitions join a transaction through AddPartitionsToTxn or,
+// with transactions V2 (KIP-890, on by default, see [TransactionsV2]), through a Produce
+// v12+, and EndTxn writes commit or abort markers to every partition of the transaction
+// before it answers. A transaction that outlives its timeout is aborted. [Cluster.Records]
+// tells committed, aborted and open transactional records apart, and
+// [Cluster.CommittedRecords] returns what a read_committed consumer would see.
+//
+// Records are kept in memory, uncompressed, for the life of the Cluster. There is no
+// replication, no fetching and no retention: it is a target for producers.
+package kafkatest

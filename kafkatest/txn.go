@@ -1,0 +1,379 @@
+package kafkatest
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf16"
+
+	"github.com/gregor-kafka/producer/wire"
+)
+
+// txnState is where a transactional id's transaction stands (Kafka's TransactionState). The
+// coordinator here completes a transaction within the request that ends it, so Kafka's
+// PrepareCommit, PrepareAbort and PrepareEpochFence never last past a request.
+type txnState int8
+
+const (
+	txnEmpty          txnState = iota // no transaction since InitProducerId
+	txnOngoing                        // partitions added, not ended yet
+	txnCompleteCommit                 // the last transaction committed
+	txnCompleteAbort                  // the last transaction aborted
+)
+
+// States of a txnOutcome.
+const (
+	outcomeOpen int32 = iota
+	outcomeCommitted
+	outcomeAborted
+)
+
+// txnOutcome is the fate of one transaction, shared by every batch written in it: open until
+// its markers are written, then committed or aborted for good. Readers load it without a
+// lock.
+type txnOutcome struct{ state atomic.Int32 }
+
+// transaction is what the coordinator knows of one transactional id (Kafka's
+// TransactionMetadata).
+type transaction struct {
+	id         string
+	producerID int64
+	// prevProducerID is the producer id before the last rotation (epoch exhausted), or -1,
+	// so that a retry across the rotation is recognised.
+	prevProducerID int64
+	// epoch is -1 until the first InitProducerId completes.
+	epoch int16
+	// lastEpoch is the epoch before the last bump that a retry may still carry, or -1.
+	lastEpoch  int16
+	timeout    time.Duration
+	state      txnState
+	started    time.Time    // when the ongoing transaction began
+	partitions []*partition // of the ongoing transaction, in the order added
+	outcome    *txnOutcome  // of the ongoing transaction
+}
+
+// coordinator is the transaction coordinator of the whole cluster: one state per
+// transactional id, whichever broker coordinates it. Its mu is taken before any partition's.
+type coordinator struct {
+	mu    sync.Mutex
+	txns  map[string]*transaction
+	moved map[string]int32 // coordinators placed by MoveTransactionCoordinator
+}
+
+// epochExhausted reports whether epoch is too high to be bumped twice more, the point where
+// Kafka gives a transactional id a new producer id (TransactionMetadata.isEpochExhausted).
+func epochExhausted(epoch int16) bool { return epoch >= math.MaxInt16-1 }
+
+// javaHashIndex returns abs(s.hashCode()) % n with Java's String.hashCode (over UTF-16 code
+// units) and Kafka's Utils.abs, as Kafka places a transactional id or group on a partition
+// of its internal topic.
+func javaHashIndex(s string, n int) int32 {
+	var h int32
+	for _, u := range utf16.Encode([]rune(s)) {
+		h = 31*h + int32(u)
+	}
+	switch {
+	case h == math.MinInt32:
+		h = 0
+	case h < 0:
+		h = -h
+	}
+	return int32(int(h) % n)
+}
+
+// TransactionCoordinator returns the node id of the broker coordinating transactionalID: the
+// one FindCoordinator names, and the only one that answers InitProducerId, AddPartitionsToTxn
+// and EndTxn for it (the others answer NOT_COORDINATOR). As in Kafka it is a hash of the id
+// (Java's String.hashCode modulo the number of brokers, as if __transaction_state had one
+// partition per broker) until [Cluster.MoveTransactionCoordinator] places it elsewhere. A
+// stopped broker stays the coordinator of its ids: move them to model a failover.
+func (c *Cluster) TransactionCoordinator(transactionalID string) int32 {
+	c.coord.mu.Lock()
+	defer c.coord.mu.Unlock()
+	return c.coordinatorLocked(transactionalID)
+}
+
+func (c *Cluster) coordinatorLocked(transactionalID string) int32 {
+	if id, ok := c.coord.moved[transactionalID]; ok {
+		return id
+	}
+	return javaHashIndex(transactionalID, len(c.brokers))
+}
+
+// MoveTransactionCoordinator makes broker to the coordinator of transactionalID, as a new
+// leader of its __transaction_state partition would be; the transaction's state moves with
+// it. From then on the old coordinator answers NOT_COORDINATOR and FindCoordinator names the
+// new one.
+func (c *Cluster) MoveTransactionCoordinator(transactionalID string, to int32) error {
+	if c.broker(to) == nil {
+		return fmt.Errorf("kafkatest: MoveTransactionCoordinator: no broker %d", to)
+	}
+	c.coord.mu.Lock()
+	defer c.coord.mu.Unlock()
+	if c.coord.moved == nil {
+		c.coord.moved = make(map[string]int32)
+	}
+	c.coord.moved[transactionalID] = to
+	return nil
+}
+
+// groupCoordinator returns the node id of the broker coordinating a consumer group.
+func (c *Cluster) groupCoordinator(group string) int32 {
+	return javaHashIndex(group, len(c.brokers))
+}
+
+// expireTransactions aborts every transaction that outlived its timeout.
+func (c *Cluster) expireTransactions(now time.Time) {
+	c.coord.mu.Lock()
+	c.expireLocked(now)
+	c.coord.mu.Unlock()
+}
+
+// expireLocked aborts every ongoing transaction started more than its timeout ago, as
+// Kafka's coordinator does (transaction.timeout.ms): the epoch is fenced, so the producer's
+// next request with it fails. Kafka looks every 10 s
+// (transaction.abort.timed.out.transaction.cleanup.interval.ms); kafkatest looks lazily,
+// whenever a transactional request or a read of records comes.
+func (c *Cluster) expireLocked(now time.Time) {
+	for _, t := range c.coord.txns {
+		if t.state == txnOngoing && now.Sub(t.started) > t.timeout {
+			c.fenceLocked(t, now)
+		}
+	}
+}
+
+// fenceLocked bumps the epoch of t and aborts its ongoing transaction, as Kafka does when a
+// new producer initialises the same transactional id or the transaction times out
+// (prepareFenceProducerEpoch, then an abort at the cluster's transaction version: with
+// transactions V2 the abort bumps the epoch once more).
+func (c *Cluster) fenceLocked(t *transaction, now time.Time) {
+	if t.epoch < math.MaxInt16 {
+		t.epoch++
+	}
+	t.lastEpoch = -1
+	c.completeLocked(t, false, c.txnV2, true, now)
+}
+
+// completeLocked ends t's transaction: it writes a commit or abort marker to every partition
+// in it, settles the outcome its batches see, and records the result. bump is transactions
+// V2, whose coordinator bumps the epoch at every transaction end and writes the markers with
+// the new epoch, so that a late batch of the old epoch is fenced (KIP-890); once the epoch is
+// exhausted the producer id is replaced (not after a fence, as in Kafka).
+func (c *Cluster) completeLocked(t *transaction, commit, bump, fence bool, now time.Time) {
+	rotate := false
+	if bump {
+		rotate = !fence && epochExhausted(t.epoch)
+		if t.epoch < math.MaxInt16 {
+			t.lastEpoch = t.epoch
+			t.epoch++
+		}
+	}
+	for _, p := range t.partitions {
+		p.writeMarker(t.producerID, t.epoch, commit, now)
+	}
+	if len(t.partitions) > 0 {
+		c.waits.notify()
+	}
+	if t.outcome != nil {
+		s := outcomeAborted
+		if commit {
+			s = outcomeCommitted
+		}
+		t.outcome.state.Store(s)
+	}
+	t.partitions, t.outcome = nil, nil
+	t.state = txnCompleteAbort
+	if commit {
+		t.state = txnCompleteCommit
+	}
+	if rotate {
+		t.prevProducerID, t.producerID, t.epoch = t.producerID, c.newProducerID(), 0
+	}
+}
+
+// initLocked is InitProducerId for transactional id on its coordinator, after the request
+// checks (Kafka's handleInitProducerId and prepareInitProducerIdTransit). expectPID and
+// expectEpoch are the id and epoch the producer holds (v3+, KIP-360), -1 for none. It returns
+// the producer id and epoch, or an error code: PRODUCER_FENCED for an id or epoch that is not
+// the current one, and CONCURRENT_TRANSACTIONS after fencing an ongoing transaction, which is
+// aborted meanwhile, so that the retry gets a fresh epoch.
+func (c *Cluster) initLocked(id string, timeout time.Duration, expectPID int64, expectEpoch int16, now time.Time) (int64, int16, int16) {
+	co := &c.coord
+	if co.txns == nil {
+		co.txns = make(map[string]*transaction)
+	}
+	t := co.txns[id]
+	if t == nil {
+		t = &transaction{id: id, producerID: c.newProducerID(), prevProducerID: -1, epoch: -1, lastEpoch: -1}
+		co.txns[id] = t
+	}
+	expected := expectPID != -1
+	if expected && t.epoch != -1 && expectPID != t.producerID && (expectPID != t.prevProducerID || !epochExhausted(expectEpoch)) {
+		return -1, -1, wire.ErrProducerFenced.Code
+	}
+	if t.state == txnOngoing {
+		c.fenceLocked(t, now)
+		return -1, -1, wire.ErrConcurrentTransactions.Code
+	}
+	switch {
+	case epochExhausted(t.epoch) && (!expected || expectEpoch == t.epoch):
+		last := int16(-1)
+		if expected {
+			last = t.epoch
+		}
+		t.prevProducerID, t.producerID, t.epoch, t.lastEpoch = t.producerID, c.newProducerID(), 0, last
+	case !expected:
+		t.epoch, t.lastEpoch = t.epoch+1, -1
+	case t.epoch == -1 || expectEpoch == t.epoch:
+		t.epoch, t.lastEpoch = t.epoch+1, t.epoch
+	case expectEpoch == t.lastEpoch:
+		// A retry of a bump that succeeded: the same answer again.
+	default:
+		return -1, -1, wire.ErrProducerFenced.Code
+	}
+	t.timeout, t.state = timeout, txnEmpty
+	return t.producerID, t.epoch, 0
+}
+
+// addPartitionsLocked adds parts to t's transaction, starting it if none is ongoing (Kafka's
+// handleAddPartitionsToTransaction), and returns the error code for every partition:
+// INVALID_PRODUCER_ID_MAPPING for another producer id, PRODUCER_FENCED for another epoch.
+func (c *Cluster) addPartitionsLocked(t *transaction, pid int64, epoch int16, parts []*partition, now time.Time) int16 {
+	if code := t.check(pid, epoch); code != 0 {
+		return code
+	}
+	if t.state != txnOngoing {
+		t.state, t.started, t.outcome = txnOngoing, now, &txnOutcome{}
+	}
+	for _, p := range parts {
+		if !t.has(p) {
+			t.partitions = append(t.partitions, p)
+		}
+	}
+	return 0
+}
+
+// check returns the error for a request of producer id pid at epoch about t's transaction.
+func (t *transaction) check(pid int64, epoch int16) int16 {
+	switch {
+	case pid != t.producerID:
+		return wire.ErrInvalidProducerIDMapping.Code
+	case epoch != t.epoch:
+		return wire.ErrProducerFenced.Code
+	}
+	return 0
+}
+
+func (t *transaction) has(p *partition) bool {
+	for _, q := range t.partitions {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+// verify checks that p is in t's ongoing transaction, as Kafka's coordinator does for a
+// broker about to append a transactional batch (AddPartitionsToTxn v4+ VerifyOnly):
+// TRANSACTION_ABORTABLE when it is not.
+func (t *transaction) verify(pid int64, epoch int16, p *partition) int16 {
+	if code := t.check(pid, epoch); code != 0 {
+		return code
+	}
+	if t.state != txnOngoing || !t.has(p) {
+		return wire.ErrTransactionAbortable.Code
+	}
+	return 0
+}
+
+// endTxnLocked is EndTxn on t (Kafka's endTransaction): it commits or aborts the ongoing
+// transaction and returns the producer id and epoch to continue with, or an error code. v2 is
+// a client of transactions V2 (EndTxn v5), whose epoch every transaction end bumps and which
+// may retry an EndTxn with the epoch before the bump; without it the epoch must match
+// exactly, a repeated commit or abort of the last transaction succeeds, and anything else
+// with no transaction ongoing is INVALID_TXN_STATE.
+func (c *Cluster) endTxnLocked(t *transaction, pid int64, epoch int16, commit, v2 bool, now time.Time) (int64, int16, int16) {
+	const invalid = -1
+	repeated := (commit && t.state == txnCompleteCommit) || (!commit && t.state == txnCompleteAbort)
+	if !v2 {
+		if code := t.check(pid, epoch); code != 0 {
+			return invalid, invalid, code
+		}
+		switch {
+		case t.state == txnOngoing:
+			c.completeLocked(t, commit, false, false, now)
+			return t.producerID, t.epoch, 0
+		case repeated:
+			return t.producerID, t.epoch, 0
+		}
+		return invalid, invalid, wire.ErrInvalidTxnState.Code
+	}
+	retryOnOverflow := t.prevProducerID == pid && epoch == math.MaxInt16-1 && t.epoch == 0
+	retryOnBump := int(t.epoch) == int(epoch)+1
+	retry := retryOnBump || retryOnOverflow
+	valid := epoch == t.epoch
+	if t.state == txnCompleteCommit || t.state == txnCompleteAbort {
+		valid = valid || retry
+	}
+	switch {
+	case pid != t.producerID && !retryOnOverflow:
+		return invalid, invalid, wire.ErrInvalidProducerIDMapping.Code
+	case !valid:
+		return invalid, invalid, wire.ErrProducerFenced.Code
+	case t.state == txnOngoing:
+	case repeated && retry:
+		return t.producerID, t.epoch, 0
+	case commit || retry:
+		// A commit with nothing to commit, or an abort retried after a commit.
+		return invalid, invalid, wire.ErrInvalidTxnState.Code
+	}
+	// Ongoing, or an abort with nothing ongoing, which transactions V2 allows to bump the
+	// epoch (after a produce whose fate is unknown).
+	c.completeLocked(t, commit, true, false, now)
+	return t.producerID, t.epoch, 0
+}
+
+// writeMarker appends a transaction marker of producer pid to p, as the partition leader does
+// for Kafka's WriteTxnMarkers: a control batch of one record (key: version 0 and type, 0
+// abort or 1 commit; value: version 0 and coordinator epoch 0). It takes an offset like any
+// record; Records does not return it. It closes the producer's transaction on p and moves its
+// state to epoch, forgetting its batches when the epoch changes, so that its next batch must
+// start at sequence 0 and one of an older epoch gets INVALID_PRODUCER_EPOCH. A marker older
+// than the epoch p knows of the producer is not written, as Kafka's leader refuses it
+// (INVALID_PRODUCER_EPOCH) and the coordinator gives up on that partition.
+func (p *partition) writeMarker(pid int64, epoch int16, commit bool, now time.Time) {
+	typ := uint16(0)
+	if commit {
+		typ = 1
+	}
+	key := binary.BigEndian.AppendUint16(binary.BigEndian.AppendUint16(nil, 0), typ)
+	value := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint16(nil, 0), 0)
+	records := wire.AppendRecord(nil, 0, 0, key, value, nil)
+	ts := now.UnixMilli()
+	h := wire.BatchHeader{
+		Magic:         2,
+		Attributes:    wire.AttrControl | wire.AttrTransactional,
+		BaseTimestamp: ts,
+		MaxTimestamp:  ts,
+		ProducerID:    pid,
+		ProducerEpoch: epoch,
+		BaseSequence:  -1,
+		NumRecords:    1,
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.producers[pid]
+	if s != nil && epoch < s.epoch {
+		return
+	}
+	h.PartitionLeaderEpoch = p.leaderEpoch
+	p.appendLocked(&h, records, nil)
+	if s == nil || s.epoch != epoch {
+		s = &producerState{epoch: epoch}
+		p.producers[pid] = s
+	}
+	s.open = nil
+}

@@ -1,0 +1,262 @@
+package producer
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gregor-kafka/producer/kafkatest"
+	"github.com/gregor-kafka/producer/wire"
+)
+
+func committedValues(c *kafkatest.Cluster, topic string) []string {
+	var out []string
+	for pa := int32(0); pa < int32(c.Partitions(topic)); pa++ {
+		for _, r := range c.CommittedRecords(topic, pa) {
+			out = append(out, string(r.Value))
+		}
+	}
+	return out
+}
+
+func TestTransactionsCommitAndAbort(t *testing.T) {
+	for _, v2 := range []bool{true, false} {
+		t.Run(fmt.Sprintf("v2=%v", v2), func(t *testing.T) {
+			checkNoLeaks(t)
+			c := newCluster(t, kafkatest.SeedTopic("tx", 4), kafkatest.TransactionsV2(v2))
+			p := newProducer(t, Config{BootstrapServers: c.Addrs(), TransactionalID: "tx-1"})
+			ctx := ctxTimeout(t, 30*time.Second)
+			if err := p.InitTransactions(ctx); err != nil {
+				t.Fatal(err)
+			}
+			want := 0
+			for round := 0; round < 4; round++ {
+				if err := p.BeginTransaction(); err != nil {
+					t.Fatal(err)
+				}
+				commit := round%2 == 0
+				for i := 0; i < 100; i++ {
+					v := fmt.Sprintf("%v-%d-%d", commit, round, i)
+					if err := p.SendAsync(ctx, Record{Topic: "tx", Key: []byte{byte(i)}, Value: []byte(v)}, nil); err != nil {
+						t.Fatal(err)
+					}
+				}
+				var err error
+				if round == 1 { // these reach the log before the abort; round 3's may not
+					if err := p.Flush(ctx); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if commit {
+					want += 100
+					err = p.CommitTransaction(ctx)
+				} else {
+					err = p.AbortTransaction(ctx)
+				}
+				if err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+			}
+			got := committedValues(c, "tx")
+			if len(got) != want {
+				t.Fatalf("%d committed records, want %d", len(got), want)
+			}
+			for _, v := range got {
+				if !strings.HasPrefix(v, "true-") {
+					t.Fatalf("aborted record %q is visible to read_committed", v)
+				}
+			}
+			aborted := 0
+			for pa := int32(0); pa < 4; pa++ {
+				for _, r := range c.Records("tx", pa) {
+					if r.Aborted {
+						aborted++
+					}
+					if !r.Transactional {
+						t.Fatalf("record %q not transactional", r.Value)
+					}
+				}
+			}
+			if aborted < 100 || aborted > 200 {
+				t.Fatalf("%d aborted records in the log, want 100 to 200", aborted)
+			}
+			adds := c.RequestCount(wire.KeyAddPartitionsToTxn)
+			if v2 != (adds == 0) {
+				t.Fatalf("transactions V2 %v but %d AddPartitionsToTxn requests", v2, adds)
+			}
+			if err := p.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestTransactionStateMachine(t *testing.T) {
+	c := newCluster(t)
+	ctx := ctxTimeout(t, 20*time.Second)
+	plain := newProducer(t, Config{BootstrapServers: c.Addrs()})
+	for name, err := range map[string]error{
+		"init":   plain.InitTransactions(ctx),
+		"begin":  plain.BeginTransaction(),
+		"commit": plain.CommitTransaction(ctx),
+		"abort":  plain.AbortTransaction(ctx),
+	} {
+		if !errors.Is(err, ErrTransactionState) {
+			t.Errorf("%s on a non-transactional producer: %v", name, err)
+		}
+	}
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), TransactionalID: "sm"})
+	steps := []struct {
+		name string
+		do   func() error
+		ok   bool
+	}{
+		{"send before init", func() error { return p.Send(ctx, Record{Topic: "t", Value: []byte("v")}).Wait(ctx) }, false},
+		{"begin before init", p.BeginTransaction, false},
+		{"init", func() error { return p.InitTransactions(ctx) }, true},
+		{"init twice", func() error { return p.InitTransactions(ctx) }, false},
+		{"commit without begin", func() error { return p.CommitTransaction(ctx) }, false},
+		{"send outside a transaction", func() error { return p.Send(ctx, Record{Topic: "t", Value: []byte("v")}).Wait(ctx) }, false},
+		{"begin", p.BeginTransaction, true},
+		{"begin twice", p.BeginTransaction, false},
+		{"send", func() error { return p.Send(ctx, Record{Topic: "t", Value: []byte("v")}).Wait(ctx) }, true},
+		{"commit", func() error { return p.CommitTransaction(ctx) }, true},
+		{"abort without begin", func() error { return p.AbortTransaction(ctx) }, false},
+		{"empty transaction", func() error {
+			if err := p.BeginTransaction(); err != nil {
+				return err
+			}
+			return p.CommitTransaction(ctx)
+		}, true},
+	}
+	for _, s := range steps {
+		err := s.do()
+		if s.ok && err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if !s.ok && !errors.Is(err, ErrTransactionState) {
+			t.Fatalf("%s: got %v, want ErrTransactionState", s.name, err)
+		}
+	}
+}
+
+func TestTransactionFencing(t *testing.T) {
+	c := newCluster(t, kafkatest.SeedTopic("fence", 2))
+	ctx := ctxTimeout(t, 20*time.Second)
+	old := newProducer(t, Config{BootstrapServers: c.Addrs(), TransactionalID: "same"})
+	if err := old.InitTransactions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Send(ctx, Record{Topic: "fence", Value: []byte("old")}).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	young := newProducer(t, Config{BootstrapServers: c.Addrs(), TransactionalID: "same"})
+	if err := young.InitTransactions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err := old.CommitTransaction(ctx)
+	if !errors.Is(err, wire.ErrProducerFenced) && !errors.Is(err, wire.ErrInvalidProducerEpoch) {
+		t.Fatalf("fenced commit: %v", err)
+	}
+	if err := old.BeginTransaction(); !errors.Is(err, ErrTransactionState) {
+		t.Fatalf("begin after being fenced: %v", err)
+	}
+	if err := young.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := young.Send(ctx, Record{Topic: "fence", Value: []byte("young")}).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := young.CommitTransaction(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := committedValues(c, "fence"); len(got) != 1 || got[0] != "young" {
+		t.Fatalf("committed %v", got)
+	}
+}
+
+func TestTransactionCoordinatorErrorsRetried(t *testing.T) {
+	c := newCluster(t, kafkatest.SeedTopic("retry-tx", 2), kafkatest.TransactionsV2(false))
+	ctx := ctxTimeout(t, 20*time.Second)
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), TransactionalID: "r", RetryBackoff: time.Millisecond, RetryBackoffMax: 10 * time.Millisecond})
+	coord := c.TransactionCoordinator("r")
+	for _, f := range []kafkatest.Fault{
+		{Key: wire.KeyFindCoordinator, ErrorCode: wire.ErrCoordinatorNotAvailable.Code},
+		{Key: wire.KeyInitProducerID, ErrorCode: wire.ErrCoordinatorLoadInProgress.Code},
+		{Key: wire.KeyAddPartitionsToTxn, ErrorCode: wire.ErrConcurrentTransactions.Code},
+		{Key: wire.KeyEndTxn, ErrorCode: wire.ErrNotCoordinator.Code},
+		{Key: wire.KeyEndTxn, ErrorCode: wire.ErrConcurrentTransactions.Code},
+	} {
+		f.Broker, f.Partition, f.Times = kafkatest.AnyBroker, kafkatest.AnyPartition, 2
+		if f.Key != wire.KeyFindCoordinator {
+			f.Broker = coord
+		}
+		c.InjectFault(f)
+	}
+	if err := p.InitTransactions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 10; i++ {
+		if err := p.SendAsync(ctx, Record{Topic: "retry-tx", Key: []byte{byte(i)}, Value: []byte("v")}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.CommitTransaction(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := committedValues(c, "retry-tx"); len(got) != 10 {
+		t.Fatalf("%d committed records", len(got))
+	}
+}
+
+func TestTransactionAbortableAfterFailedSend(t *testing.T) {
+	c := newCluster(t, kafkatest.SeedTopic("ok", 1), kafkatest.SeedTopic("bad", 1))
+	c.InjectFault(kafkatest.Fault{Key: wire.KeyProduce, Broker: kafkatest.AnyBroker, Topic: "bad", Partition: kafkatest.AnyPartition,
+		ErrorCode: wire.ErrTopicAuthorizationFailed.Code, Times: 1})
+	ctx := ctxTimeout(t, 20*time.Second)
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), TransactionalID: "abortable"})
+	if err := p.InitTransactions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	good := p.Send(ctx, Record{Topic: "ok", Value: []byte("kept?")})
+	if err := p.Send(ctx, Record{Topic: "bad", Value: []byte("x")}).Wait(ctx); !errors.Is(err, wire.ErrTopicAuthorizationFailed) {
+		t.Fatalf("bad topic: %v", err)
+	}
+	_ = good.Wait(ctx)
+	if err := p.CommitTransaction(ctx); err == nil {
+		t.Fatal("a transaction with a failed send committed")
+	}
+	if err := p.Send(ctx, Record{Topic: "ok", Value: []byte("late")}).Wait(ctx); !errors.Is(err, ErrTransactionState) {
+		t.Fatalf("send in an abortable transaction: %v", err)
+	}
+	if err := p.AbortTransaction(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := committedValues(c, "ok"); len(got) != 0 {
+		t.Fatalf("committed %v after the abort", got)
+	}
+	// The producer goes on with a new transaction.
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Send(ctx, Record{Topic: "ok", Value: []byte("next")}).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.CommitTransaction(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := committedValues(c, "ok"); len(got) != 1 || got[0] != "next" {
+		t.Fatalf("committed %v", got)
+	}
+}
