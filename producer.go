@@ -420,6 +420,9 @@ func (p *Producer) batchDone(b *batch, err error, retriable bool) {
 	if failed != nil && p.txn != nil {
 		p.txn.fail(failed)
 	}
+	if bump {
+		p.logWarn("producer epoch bump needed", "topic", pa.topic.name, "partition", pa.id, "error", err)
+	}
 	if p.cfg.idempotent {
 		woke := p.idem.answered()
 		if bump {

@@ -198,14 +198,20 @@ func (s *sink) collect(call *produceCall, later func(time.Time)) bool {
 			pa.mu.Unlock()
 			continue
 		}
+		// Only the oldest perPartition batches of the queue may be out: then no more than
+		// four batches can be written after the oldest unacknowledged one, and a retry of it
+		// is still in the broker's window of five for deduplication.
 		var b *batch
-		for _, q := range pa.queue {
+		for i, q := range pa.queue {
+			if i >= perPartition {
+				break
+			}
 			if q.state == batchQueued {
 				b = q
 				break
 			}
 		}
-		if b == nil && pa.open != nil {
+		if b == nil && pa.open != nil && len(pa.queue) < perPartition {
 			if deadline := pa.open.created.Add(p.cfg.Linger); flushing || !deadline.After(now) {
 				b = pa.open
 				pa.sealLocked()
