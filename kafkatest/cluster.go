@@ -70,6 +70,7 @@ func NewCluster(opts ...Option) (*Cluster, error) {
 		apis:         advertisedAPIs(),
 	}
 	c.nextProducerID.Store(firstProducerID)
+	c.apis = saslAPIs(c.apis, &cfg.sec)
 	for i := 0; i < cfg.numBrokers; i++ {
 		addr := "127.0.0.1:0"
 		if cfg.ports != nil {
