@@ -308,11 +308,15 @@ type callHandler struct {
 	resp    wire.Response
 	version int16
 	done    chan error
+	check   func() error // optional, run once resp is decoded: see callLocked
 }
 
 func (h *callHandler) HandleResponse(body []byte, err error) {
 	if err == nil {
 		err = decodeResponse(h.resp, body, h.version)
+	}
+	if err == nil && h.check != nil {
+		err = h.check()
 	}
 	h.done <- err
 }

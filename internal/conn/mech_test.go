@@ -28,7 +28,22 @@ func rfcScram(password string) *scramMech {
 }
 
 func TestScramRFC7677(t *testing.T) {
-	sess, first, err := rfcScram("pencil").Start(context.Background())
+	m := rfcScram("pencil")
+	for i := 0; i < 2; i++ { // the second time with the salted password cached
+		scramRFC7677(t, m)
+	}
+	// Another salt, another proof.
+	sess, _, _ := m.Start(context.Background())
+	final, _, err := sess.Next([]byte(strings.Replace(rfcServerFirst, "W22Z", "X22Z", 1)))
+	if err != nil || bytes.Equal(final, []byte(rfcClientFinal)) {
+		t.Fatalf("other salt: %q %v", final, err)
+	}
+	scramRFC7677(t, m)
+}
+
+func scramRFC7677(t *testing.T, m *scramMech) {
+	t.Helper()
+	sess, first, err := m.Start(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

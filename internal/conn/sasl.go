@@ -124,7 +124,7 @@ func (c *Conn) redact(s string, sess Session) string {
 // startSASL authenticates a new connection and, when the broker gives the session a
 // lifetime (SaslAuthenticate v1+, KIP-368), starts the goroutine that re-authenticates it.
 func (c *Conn) startSASL(ctx context.Context) error {
-	lifetime, err := c.authenticate(ctx)
+	lifetime, err := c.authenticate(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -134,14 +134,13 @@ func (c *Conn) startSASL(ctx context.Context) error {
 	return nil
 }
 
-// reauthLoop re-authenticates the connection in place before each session expires, at a
-// random point between 85% and 95% of its lifetime as the Java client does (KIP-368), so
-// that the connections of many clients do not re-authenticate at once. Sends wait while it
-// runs (see authenticate). If re-authentication fails the connection dies with the error,
-// which every request in flight receives. The loop ends with the connection.
+// reauthLoop re-authenticates the connection in place before each session expires (see
+// reauthDelay). Sends wait while it runs (see authenticate). If re-authentication fails the
+// connection dies with the error, which every request in flight receives. The loop ends
+// with the connection.
 func (c *Conn) reauthLoop(lifetime time.Duration) {
 	for lifetime > 0 {
-		t := time.NewTimer(time.Duration(float64(lifetime) * (0.85 + 0.1*rand.Float64())))
+		t := time.NewTimer(reauthDelay(lifetime))
 		select {
 		case <-c.dead:
 			t.Stop()
@@ -150,7 +149,7 @@ func (c *Conn) reauthLoop(lifetime time.Duration) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), c.opts.RequestTimeout)
 		var err error
-		lifetime, err = c.authenticate(ctx)
+		lifetime, err = c.authenticate(ctx, true)
 		cancel()
 		if err != nil {
 			c.die(err)
@@ -159,19 +158,53 @@ func (c *Conn) reauthLoop(lifetime time.Duration) {
 	}
 }
 
+// reauthDelay returns when to re-authenticate a session of the given lifetime: at a random
+// point between 85% and 95% of it, as the Java client does (KIP-368), so that many
+// connections do not re-authenticate at once; but at least a second (or half the lifetime,
+// if shorter) before it ends, since the broker refuses the handshake that comes late, and
+// requests queued before it at the broker are served first.
+func reauthDelay(lifetime time.Duration) time.Duration {
+	d := time.Duration(float64(lifetime) * (0.85 + 0.1*rand.Float64()))
+	return min(d, lifetime-min(time.Second, lifetime/2))
+}
+
 // authenticate runs SASL on the connection: SaslHandshake naming the mechanism, then the
 // mechanism's messages in SaslAuthenticate requests, or as raw frames when the broker
 // offers only SaslHandshake v0. It holds the write lock throughout, so no other request is
 // sent until it is done: requests already in flight are answered first (the broker
 // handles one connection's requests in order), and sends wait. It returns the session
 // lifetime the broker gave, 0 for none.
-func (c *Conn) authenticate(ctx context.Context) (time.Duration, error) {
+//
+// When reauth is set the connection is in use, and a broker's refusal kills it on the
+// reader goroutine as the answer arrives: the broker closes the connection right after
+// refusing, and the refusal, not the end of the stream, is what requests in flight must
+// fail with.
+func (c *Conn) authenticate(ctx context.Context, reauth bool) (time.Duration, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	mech := c.opts.SASL
+	var sess Session
 	fail := func(err error) error {
 		return &AuthError{Addr: c.addr, Stage: "SASL " + mech.Name(), Err: err}
 	}
+	call := func(req wire.Request, version int16, resp wire.Response, refused func() error) error {
+		err := c.callLocked(ctx, req, version, resp, func() error {
+			if err := refused(); err != nil {
+				err = fail(err)
+				if reauth {
+					c.Abort(err)
+				}
+				return err
+			}
+			return nil
+		})
+		var ae *AuthError
+		if err != nil && !errors.As(err, &ae) {
+			err = fmt.Errorf("conn: %s: %s: %w", c.addr, wire.APIName(req.Key()), err)
+		}
+		return err
+	}
+
 	hv, err := c.Version(wire.KeySaslHandshake)
 	if err != nil {
 		return 0, fail(err)
@@ -183,14 +216,14 @@ func (c *Conn) authenticate(ctx context.Context) (time.Duration, error) {
 		}
 	}
 	var hs wire.SaslHandshakeResponse
-	if err := c.callLocked(ctx, &wire.SaslHandshakeRequest{Mechanism: mech.Name()}, hv, &hs); err != nil {
-		return 0, fmt.Errorf("conn: %s: SaslHandshake: %w", c.addr, err)
-	}
-	if err := wire.ErrorForCode(hs.ErrorCode); err != nil {
-		if hs.ErrorCode == wire.ErrUnsupportedSaslMechanism.Code {
+	if err := call(&wire.SaslHandshakeRequest{Mechanism: mech.Name()}, hv, &hs, func() error {
+		err := wire.ErrorForCode(hs.ErrorCode)
+		if err != nil && hs.ErrorCode == wire.ErrUnsupportedSaslMechanism.Code {
 			err = fmt.Errorf("%w; the broker enables %q", err, hs.Mechanisms)
 		}
-		return 0, fail(err)
+		return err
+	}); err != nil {
+		return 0, err
 	}
 	sess, msg, err := mech.Start(ctx)
 	if err != nil {
@@ -201,7 +234,7 @@ func (c *Conn) authenticate(ctx context.Context) (time.Duration, error) {
 		var server []byte
 		if hv == 0 {
 			req, tok := rawToken(msg), rawToken(nil)
-			if err := c.callLocked(ctx, &req, 0, &tok); err != nil {
+			if err := c.callLocked(ctx, &req, 0, &tok, nil); err != nil {
 				if ctx.Err() != nil {
 					return 0, fmt.Errorf("conn: %s: SASL: %w", c.addr, err)
 				}
@@ -213,14 +246,14 @@ func (c *Conn) authenticate(ctx context.Context) (time.Duration, error) {
 			server = tok
 		} else {
 			var resp wire.SaslAuthenticateResponse
-			if err := c.callLocked(ctx, &wire.SaslAuthenticateRequest{AuthBytes: msg}, av, &resp); err != nil {
-				return 0, fmt.Errorf("conn: %s: SaslAuthenticate: %w", c.addr, err)
-			}
-			if err := wire.ErrorForCode(resp.ErrorCode); err != nil {
-				if resp.ErrorMessage != nil && *resp.ErrorMessage != "" {
+			if err := call(&wire.SaslAuthenticateRequest{AuthBytes: msg}, av, &resp, func() error {
+				err := wire.ErrorForCode(resp.ErrorCode)
+				if err != nil && resp.ErrorMessage != nil && *resp.ErrorMessage != "" {
 					err = fmt.Errorf("%w: %s", err, c.redact(*resp.ErrorMessage, sess))
 				}
-				return 0, fail(err)
+				return err
+			}); err != nil {
+				return 0, err
 			}
 			server = resp.AuthBytes
 			lifetime = time.Duration(max(resp.SessionLifetimeMs, 0)) * time.Millisecond
@@ -239,9 +272,11 @@ func (c *Conn) authenticate(ctx context.Context) (time.Duration, error) {
 	}
 }
 
-// callLocked sends req at version and decodes its answer into resp; c.wmu is held.
-func (c *Conn) callLocked(ctx context.Context, req wire.Request, version int16, resp wire.Response) error {
-	h := &callHandler{resp: resp, version: version, done: make(chan error, 1)}
+// callLocked sends req at version and decodes its answer into resp; c.wmu is held. A
+// non-nil check runs on the reader goroutine once resp is decoded, and its error is the
+// call's.
+func (c *Conn) callLocked(ctx context.Context, req wire.Request, version int16, resp wire.Response, check func() error) error {
+	h := &callHandler{resp: resp, version: version, done: make(chan error, 1), check: check}
 	if err := c.sendLocked(req, version, true, h); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package conn
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -13,6 +14,7 @@ import (
 	"hash"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // SCRAM iteration bounds. Kafka refuses fewer than 4096 iterations for both SCRAM
@@ -38,6 +40,24 @@ type scramMech struct {
 	password string
 	// nonce returns the client nonce; nil means 24 random bytes, base64.
 	nonce func() (string, error)
+
+	// The salted password of the last exchange: every broker of a cluster, and every
+	// re-authentication, gives the same salt and iteration count, so PBKDF2 runs once.
+	mu          sync.Mutex
+	cacheSalt   []byte
+	cacheIters  int
+	cacheSalted []byte
+}
+
+// saltedPassword returns Hi(password, salt, iterations).
+func (m *scramMech) saltedPassword(salt []byte, iters int) []byte {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if iters != m.cacheIters || !bytes.Equal(salt, m.cacheSalt) {
+		m.cacheSalt, m.cacheIters = salt, iters
+		m.cacheSalted = pbkdf2Hi(m.hash, []byte(m.password), salt, iters)
+	}
+	return m.cacheSalted
 }
 
 // ScramSHA256 returns the SCRAM-SHA-256 mechanism for user and password.
@@ -135,7 +155,7 @@ func (s *scramSession) clientFinal(serverFirst string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: iteration count %q outside %d..%d", ErrScramServer, attrs[2].value, scramMinIterations, scramMaxIterations)
 	}
 
-	salted := pbkdf2Hi(s.m.hash, []byte(s.m.password), salt, iters)
+	salted := s.m.saltedPassword(salt, iters)
 	clientKey := hmacSum(s.m.hash, salted, []byte("Client Key"))
 	h := s.m.hash()
 	h.Write(clientKey)
