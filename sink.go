@@ -422,14 +422,15 @@ func (p *Producer) backoff(attempt int) time.Duration {
 	return time.Duration(float64(d) * jitter)
 }
 
-// dial opens a connection to addr with the producer's settings.
+// dial opens a connection to addr with the producer's settings (connOptions). After an
+// authentication failure it fails at once with it until the backoff passes (authBackoff).
 func (p *Producer) dial(addr string) (*conn.Conn, error) {
+	if err := p.authBackoff(); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.RequestTimeout)
 	defer cancel()
-	return conn.Dial(ctx, addr, conn.Options{
-		ClientID:           p.cfg.ClientID,
-		SendBufferBytes:    p.cfg.SendBufferBytes,
-		ReceiveBufferBytes: p.cfg.ReceiveBufferBytes,
-		RequestTimeout:     p.cfg.RequestTimeout,
-	})
+	c, err := conn.Dial(ctx, addr, p.connOptions())
+	p.noteDial(err)
+	return c, err
 }
