@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gregor-kafka/producer/internal/conn"
+	"github.com/gregor-kafka/producer/wire"
 )
 
 // SecurityProtocol is the security.protocol setting: how connections to brokers are
@@ -312,7 +313,8 @@ func (p *Producer) authFailed(err error) {
 }
 
 // Ping connects to the bootstrap servers in turn, with the producer's TLS and SASL settings,
-// until one of them answers ApiVersions and accepts the authentication, and returns nil then.
+// until one of them accepts the authentication and answers a Metadata request (for no
+// topic), and returns nil then.
 // An authentication failure ends it at once, since every broker shares the credentials:
 // errors.Is(err, [ErrAuthentication]) tells it from a network failure, and
 // errors.Is(err, wire.ErrSaslAuthenticationFailed) from refused credentials. Ping lets a
@@ -323,10 +325,14 @@ func (p *Producer) Ping(ctx context.Context) error {
 	for _, addr := range p.cfg.BootstrapServers {
 		actx, cancel := context.WithTimeout(ctx, p.cfg.RequestTimeout)
 		c, err := conn.Dial(actx, addr, p.connOptions())
-		cancel()
 		p.noteDial(err)
 		if err == nil {
+			var resp wire.MetadataResponse
+			err = c.Call(actx, &wire.MetadataRequest{Topics: []wire.MetadataRequestTopic{}}, &resp)
 			c.Close()
+		}
+		cancel()
+		if err == nil {
 			return nil
 		}
 		if errors.Is(err, ErrAuthentication) {

@@ -134,6 +134,13 @@ func TestProduceSASLSSLScram512(t *testing.T) {
 	if err := p.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// TLS without SASL: the broker closes the connection at the first request after
+	// ApiVersions, and Ping says so.
+	noSASL := newProducer(t, Config{BootstrapServers: c.Addrs(), SSLCALocation: f.caFile})
+	if err := noSASL.Ping(ctx); err == nil {
+		t.Fatal("Ping without SASL succeeded")
+	}
+	noSASL.Close(ctx)
 }
 
 // TestProduceEachMechanism produces with every mechanism, over TLS from a Go tls.Config and
@@ -545,4 +552,33 @@ func TestConfigPrintingHidesPassword(t *testing.T) {
 	if strings.Contains(logs.String(), secretPassword) {
 		t.Errorf("slog prints the password: %s", logs.String())
 	}
+}
+
+// FuzzParseJAAS parses arbitrary sasl.jaas.config values. Nothing may panic, and what
+// parses must parse the same once written back with every value quoted.
+func FuzzParseJAAS(f *testing.F) {
+	f.Add(`org.apache.kafka.common.security.scram.ScramLoginModule required username="alice" password="a\"b\\c";`)
+	f.Add("x.PlainLoginModule optional a=b c=d ;")
+	f.Add(`m required k="unterminated;`)
+	f.Fuzz(func(t *testing.T, s string) {
+		module, opts, err := parseJAAS(s)
+		if err != nil {
+			return
+		}
+		var b strings.Builder
+		b.WriteString(module + " required")
+		for k, v := range opts {
+			b.WriteString(" " + k + `="` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`)
+		}
+		b.WriteString(";")
+		module2, opts2, err := parseJAAS(b.String())
+		if err != nil || module2 != module || len(opts2) != len(opts) {
+			t.Fatalf("%q parses as %q %q; rewritten %q parses as %q %q %v", s, module, opts, b.String(), module2, opts2, err)
+		}
+		for k, v := range opts {
+			if opts2[k] != v {
+				t.Fatalf("%q: option %s=%q, rewritten %q", s, k, v, opts2[k])
+			}
+		}
+	})
 }
