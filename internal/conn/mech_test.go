@@ -71,6 +71,7 @@ func TestScramServerSignatureVerified(t *testing.T) {
 	}{
 		{"other password", rfcServerFinal}, // our password differs, so our expected signature does
 		{"flipped", "v=7rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="},
+		{"padding bits", "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G5="}, // same bytes, not canonical
 		{"not base64", "v=***"},
 		{"empty", ""},
 		{"no v", "x=abc"},

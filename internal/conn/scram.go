@@ -40,6 +40,8 @@ type scramMech struct {
 	password string
 	// nonce returns the client nonce; nil means 24 random bytes, base64.
 	nonce func() (string, error)
+	// maxIterations lowers scramMaxIterations when not 0 (fuzzing).
+	maxIterations int
 
 	// The salted password of the last exchange: every broker of a cluster, and every
 	// re-authentication, gives the same salt and iteration count, so PBKDF2 runs once.
@@ -150,9 +152,13 @@ func (s *scramSession) clientFinal(serverFirst string) ([]byte, error) {
 	if err != nil || len(salt) == 0 {
 		return nil, fmt.Errorf("%w: bad salt", ErrScramServer)
 	}
+	maxIters := scramMaxIterations
+	if s.m.maxIterations > 0 {
+		maxIters = s.m.maxIterations
+	}
 	iters, err := strconv.Atoi(attrs[2].value)
-	if err != nil || iters < scramMinIterations || iters > scramMaxIterations {
-		return nil, fmt.Errorf("%w: iteration count %q outside %d..%d", ErrScramServer, attrs[2].value, scramMinIterations, scramMaxIterations)
+	if err != nil || iters < scramMinIterations || iters > maxIters {
+		return nil, fmt.Errorf("%w: iteration count %q outside %d..%d", ErrScramServer, attrs[2].value, scramMinIterations, maxIters)
 	}
 
 	salted := s.m.saltedPassword(salt, iters)
@@ -184,7 +190,7 @@ func (s *scramSession) verifyServerFinal(serverFinal string) error {
 	case 'e':
 		return fmt.Errorf("SCRAM: server error %q", attrs[0].value)
 	case 'v':
-		sig, err := base64.StdEncoding.DecodeString(attrs[0].value)
+		sig, err := base64.StdEncoding.Strict().DecodeString(attrs[0].value)
 		if err != nil || !hmac.Equal(sig, s.serverSignature) {
 			return fmt.Errorf("%w: server signature does not verify", ErrScramServer)
 		}
