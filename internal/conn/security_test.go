@@ -183,6 +183,12 @@ func TestSASLUnsupportedMechanismError(t *testing.T) {
 	if strings.Contains(err.Error(), alicePassword) {
 		t.Fatalf("error %q holds the password", err)
 	}
+	// A broker without SASL does not offer SaslHandshake: a configuration error, not a
+	// network one.
+	plain := newCluster(t)
+	if _, err := dialT(t, plain.Addrs()[0], Options{SASL: Plain("alice", alicePassword)}); !errors.Is(err, ErrAuthentication) || !errors.Is(err, wire.ErrUnsupportedVersion) {
+		t.Fatalf("SASL to a broker without it: %v", err)
+	}
 }
 
 func TestOAuthProviderError(t *testing.T) {
