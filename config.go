@@ -1,6 +1,7 @@
 package producer
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -175,6 +176,30 @@ type Config struct {
 	Logger *slog.Logger
 	// Hooks receives producer events for metrics or tracing; nil means none.
 	Hooks Hooks
+
+	// SecurityProtocol (security.protocol) is how connections are secured: [Plaintext],
+	// [SSL], [SASLPlaintext] or [SASLSSL]. Empty means PLAINTEXT, unless TLS settings are
+	// given (then SSL), SASL settings (SASL_PLAINTEXT) or both (SASL_SSL).
+	SecurityProtocol SecurityProtocol
+	// SASL holds the SASL mechanism and credentials (sasl.mechanism, sasl.username,
+	// sasl.password, sasl.jaas.config), used with SASL_PLAINTEXT and SASL_SSL.
+	SASL SASLConfig
+	// SSLCALocation (ssl.ca.location) is a PEM file of the certificate authorities that
+	// sign the brokers' certificates. Empty means the system's.
+	SSLCALocation string
+	// SSLCertificateLocation and SSLKeyLocation (ssl.certificate.location,
+	// ssl.key.location) are PEM files of the client's certificate and private key, for
+	// brokers that require mutual TLS (ssl.client.auth=required).
+	SSLCertificateLocation, SSLKeyLocation string
+	// SSLEndpointIdentification (ssl.endpoint.identification.algorithm): [Default] and
+	// [Enabled] ("https") check that the broker's certificate names the host it was dialed
+	// by; [Disabled] ("" or "none") checks only that a trusted authority signed it.
+	SSLEndpointIdentification Switch
+	// TLS, when set, is the TLS configuration of broker connections instead of the
+	// ssl.* settings above: for certificates held in memory, custom verification or client
+	// certificates chosen per connection. An empty ServerName is the host of each broker's
+	// address.
+	TLS *tls.Config
 }
 
 // settings is a validated Config with every default applied.
@@ -183,6 +208,8 @@ type settings struct {
 	idempotent bool
 	// level is the compression level of the chosen codec.
 	level int
+	// sec is the TLS and SASL settings and the backoff after authentication failures.
+	sec *security
 }
 
 // validate applies the defaults and checks the settings; every error says what to change.
@@ -340,6 +367,12 @@ func (c Config) validate() (settings, error) {
 		}
 		return s, fmt.Errorf("producer: transactional.id needs idempotence, but %s", conflict)
 	}
+
+	sec, err := c.security()
+	if err != nil {
+		return s, err
+	}
+	s.sec = sec
 	return s, nil
 }
 
@@ -444,6 +477,18 @@ var properties = map[string]propertySetter{
 	}),
 	"transactional.id":       func(c *Config, v string) error { c.TransactionalID = v; return nil },
 	"transaction.timeout.ms": msSetter(func(c *Config) *time.Duration { return &c.TransactionTimeout }, false),
+
+	// TLS and SASL (security.go).
+	"security.protocol":                     setSecurityProtocol,
+	"sasl.mechanism":                        setSASLMechanism,
+	"sasl.mechanisms":                       setSASLMechanism, // librdkafka's name
+	"sasl.username":                         setSASLUsername,
+	"sasl.password":                         setSASLPassword,
+	"sasl.jaas.config":                      setJAASConfig,
+	"ssl.ca.location":                       func(c *Config, v string) error { c.SSLCALocation = v; return nil },
+	"ssl.certificate.location":              func(c *Config, v string) error { c.SSLCertificateLocation = v; return nil },
+	"ssl.key.location":                      func(c *Config, v string) error { c.SSLKeyLocation = v; return nil },
+	"ssl.endpoint.identification.algorithm": setEndpointIdentification,
 }
 
 // ConfigFromProperties builds a Config from Java producer property names and values, so a
@@ -470,10 +515,10 @@ func ConfigFromProperties(props map[string]string) (Config, error) {
 		v := props[key]
 		set, ok := properties[key]
 		if !ok {
-			return c, fmt.Errorf("producer: unknown property %s=%q (PropertyNames lists the supported ones)", key, v)
+			return c, fmt.Errorf("producer: unknown property %s=%q (PropertyNames lists the supported ones)", key, propertyShown(key, v))
 		}
 		if err := set(&c, strings.TrimSpace(v)); err != nil {
-			return c, fmt.Errorf("producer: property %s=%q: %v", key, v, err)
+			return c, fmt.Errorf("producer: property %s=%q: %v", key, propertyShown(key, v), err)
 		}
 	}
 	return c, nil

@@ -247,6 +247,9 @@ func (p *Producer) topicParts(ctx context.Context, name string) (*topicState, []
 		if e := t.err.Load(); e != nil {
 			return t, nil, *e
 		}
+		if err := p.lastAuthError(); err != nil { // as Java: no waiting on metadata that cannot come
+			return t, nil, &PartitionError{Topic: name, Partition: -1, Err: err}
+		}
 		p.meta.requestRefresh()
 		if p.cfg.MaxBlock <= 0 {
 			return t, nil, fmt.Errorf("%w: no metadata for topic %q and max.block.ms is 0", ErrTimeout, name)

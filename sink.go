@@ -2,6 +2,7 @@ package producer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -297,7 +298,13 @@ func (s *sink) send(call *produceCall, c *conn.Conn, dialErr error) {
 	call.conn = c
 	p.stats.inFlight.Add(1) // until release
 	if c == nil {
-		call.fail(dialErr, true)
+		// Wrong credentials or certificates cannot heal by retrying: fail what waits for
+		// this broker, as the Java client aborts its batches on authentication errors.
+		auth := errors.Is(dialErr, ErrAuthentication)
+		call.fail(dialErr, !auth)
+		if auth {
+			s.failAll(dialErr)
+		}
 		return
 	}
 	version, err := c.Version(wire.KeyProduce)
@@ -481,14 +488,15 @@ func (p *Producer) backoff(attempt int) time.Duration {
 	return time.Duration(float64(d) * jitter)
 }
 
-// dial opens a connection to addr with the producer's settings.
+// dial opens a connection to addr with the producer's settings (connOptions). After an
+// authentication failure it fails at once with it until the backoff passes (authBackoff).
 func (p *Producer) dial(addr string) (*conn.Conn, error) {
+	if err := p.authBackoff(); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.RequestTimeout)
 	defer cancel()
-	return conn.Dial(ctx, addr, conn.Options{
-		ClientID:           p.cfg.ClientID,
-		SendBufferBytes:    p.cfg.SendBufferBytes,
-		ReceiveBufferBytes: p.cfg.ReceiveBufferBytes,
-		RequestTimeout:     p.cfg.RequestTimeout,
-	})
+	c, err := conn.Dial(ctx, addr, p.connOptions())
+	p.noteDial(err)
+	return c, err
 }

@@ -117,6 +117,8 @@ func (b *broker) acceptLoop(ln net.Listener, done chan struct{}) {
 // conn is one client connection. Its goroutine reads a request, handles it and writes the
 // answer before reading the next, so answers leave in request order, as from Kafka.
 type conn struct {
+	sasl saslState // authentication, when the cluster has SASL on: sasl.go
+
 	b    *broker
 	nc   net.Conn
 	done <-chan struct{}
@@ -133,7 +135,7 @@ const maxKeptBuffer = 4 << 20
 
 func (b *broker) serve(nc net.Conn, done <-chan struct{}) {
 	defer b.wg.Done()
-	cn := &conn{b: b, nc: nc, done: done}
+	cn := &conn{b: b, nc: b.c.serverConn(nc), done: done}
 	defer func() {
 		nc.Close()
 		b.mu.Lock()
@@ -141,7 +143,7 @@ func (b *broker) serve(nc net.Conn, done <-chan struct{}) {
 		b.mu.Unlock()
 	}()
 	for {
-		frame, err := wire.ReadFrame(nc, cn.in, b.c.cfg.maxFrameSize)
+		frame, err := wire.ReadFrame(cn.nc, cn.in, b.c.cfg.maxFrameSize)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 				cn.logClose(nil, err)
@@ -216,6 +218,9 @@ var handlers = map[int16]handler{
 
 // handle handles one request frame and reports whether the connection stays open.
 func (cn *conn) handle(frame []byte) bool {
+	if cn.sasl.raw {
+		return cn.saslRawToken(frame)
+	}
 	c := cn.b.c
 	hdr, body, err := wire.ParseRequestHeader(frame)
 	if len(frame) >= 4 {
@@ -227,6 +232,9 @@ func (cn *conn) handle(frame []byte) bool {
 		}
 		cn.logClose(&hdr, err)
 		return false
+	}
+	if handled, keep := cn.saslRequest(&hdr, body); handled {
+		return keep
 	}
 	h, ok := c.handler(hdr.APIKey, hdr.APIVersion)
 	if !ok {

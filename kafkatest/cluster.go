@@ -66,6 +66,7 @@ func NewCluster(opts ...Option) (*Cluster, error) {
 	c.apis = advertisedAPIs(c.maxVers)
 	c.txnV2 = cfg.txnV2 && c.maxVers[wire.KeyProduce] >= 12 && c.maxVers[wire.KeyEndTxn] >= 5
 	c.nextProducerID.Store(firstProducerID)
+	c.apis = saslAPIs(c.apis, &cfg.sec)
 	for i := 0; i < cfg.numBrokers; i++ {
 		addr := "127.0.0.1:0"
 		if cfg.ports != nil {

@@ -26,4 +26,9 @@
 //
 // Records are kept in memory, uncompressed, for the life of the Cluster. There is no
 // replication, no fetching and no retention: it is a target for producers.
+//
+// Listeners can require TLS ([TLS], with certificates from a [TestCA]) and SASL ([SASL] with
+// PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER, users from [User], tokens checked by
+// [OAuthValidator]), and give sessions a lifetime for re-authentication tests
+// ([SessionLifetime], KIP-368).
 package kafkatest

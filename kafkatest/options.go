@@ -13,6 +13,8 @@ type Option func(*config) error
 
 // config is what the options set; NewCluster validates it once.
 type config struct {
+	sec securityConfig // TLS and SASL: tls.go, sasl.go
+
 	numBrokers        int
 	numBrokersSet     bool
 	ports             []int

@@ -6,6 +6,7 @@ package conn
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math"
@@ -37,6 +38,13 @@ type Options struct {
 	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
 	// SoftwareName and SoftwareVersion go in ApiVersions v3+ (KIP-511).
 	SoftwareName, SoftwareVersion string
+
+	// TLS, when not nil, secures the connection (security.protocol SSL or SASL_SSL); an
+	// empty ServerName is taken from the host of the address dialed.
+	TLS *tls.Config
+	// SASL, when not nil, authenticates the connection after ApiVersions (SASL_PLAINTEXT or
+	// SASL_SSL) and re-authenticates it before its session expires (KIP-368).
+	SASL Mechanism
 }
 
 // Handler receives the answer to a request sent with [Conn.Send]: the response body, or
@@ -104,6 +112,11 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 		}
 		_ = tc.SetNoDelay(true)
 	}
+	if opts.TLS != nil {
+		if nc, err = startTLS(ctx, nc, addr, opts.TLS); err != nil {
+			return nil, err
+		}
+	}
 	c := &Conn{nc: nc, addr: addr, opts: opts, dead: make(chan struct{}), readerDone: make(chan struct{}), lastUse: time.Now()}
 	c.clientID = &c.opts.ClientID
 	for i := range c.versions {
@@ -114,7 +127,16 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 	go c.readLoop()
 	if err := c.negotiate(ctx); err != nil {
 		c.Close()
+		if ae := tlsAuthError(addr, err); opts.TLS != nil && ae != nil {
+			return nil, ae
+		}
 		return nil, fmt.Errorf("conn: %s: %w", addr, err)
+	}
+	if opts.SASL != nil {
+		if err := c.startSASL(ctx); err != nil {
+			c.Close()
+			return nil, err
+		}
 	}
 	return c, nil
 }
@@ -242,9 +264,18 @@ func (c *Conn) die(err error) {
 func (c *Conn) Send(req wire.Request, version int16, expectResponse bool, h Handler) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	return c.sendLocked(req, version, expectResponse, h)
+}
+
+// sendLocked is Send with c.wmu held.
+func (c *Conn) sendLocked(req wire.Request, version int16, expectResponse bool, h Handler) error {
 	c.corr++
-	hdr := wire.RequestHeader{APIVersion: version, CorrelationID: c.corr, ClientID: c.clientID}
-	c.wbuf = wire.AppendRequest(c.wbuf[:0], hdr, req)
+	if tok, ok := req.(*rawToken); ok {
+		c.wbuf = appendRawFrame(c.wbuf[:0], *tok)
+	} else {
+		hdr := wire.RequestHeader{APIVersion: version, CorrelationID: c.corr, ClientID: c.clientID}
+		c.wbuf = wire.AppendRequest(c.wbuf[:0], hdr, req)
+	}
 	now := time.Now()
 	deadline := now.Add(c.opts.RequestTimeout)
 
@@ -284,11 +315,15 @@ type callHandler struct {
 	resp    wire.Response
 	version int16
 	done    chan error
+	check   func() error // optional, run once resp is decoded: see callLocked
 }
 
 func (h *callHandler) HandleResponse(body []byte, err error) {
 	if err == nil {
 		err = decodeResponse(h.resp, body, h.version)
+	}
+	if err == nil && h.check != nil {
+		err = h.check()
 	}
 	h.done <- err
 }
@@ -375,7 +410,10 @@ func (c *Conn) readLoop() {
 		}
 		c.pmu.Unlock()
 
-		id, body, err := wire.ParseResponseHeader(frame, p.key, p.ver)
+		id, body, err := p.corr, frame, error(nil) // a raw SASL token has no header
+		if p.key != rawKey {
+			id, body, err = wire.ParseResponseHeader(frame, p.key, p.ver)
+		}
 		if err == nil && id != p.corr {
 			err = fmt.Errorf("conn: %s answered correlation id %d, expected %d", c.addr, id, p.corr)
 		}
