@@ -163,11 +163,16 @@ var words = strings.Fields(`kafka producer record batch partition leader broker 
 	order user event click view purchase cart session page device region status ok failed
 	pending 200 404 500 GET POST PUT json id name email amount currency EUR USD true false`)
 
-// NewPayloads returns the payloads of s: 1024 distinct values of s.ValueSize bytes of
+// payloadValues is how many distinct values a run cycles through: more than a 1 MiB batch
+// of 100-byte records holds, so that no value repeats within a batch, which would let zstd
+// (whose window spans the batch) compress far better than on real data.
+const payloadValues = 16384
+
+// NewPayloads returns the payloads of s: 16384 distinct values of s.ValueSize bytes of
 // word-like text and, with keys, 4096 distinct keys of s.KeySize bytes.
 func NewPayloads(s Scenario) *Payloads {
 	rng := rand.New(rand.NewPCG(1, 2))
-	p := &Payloads{Values: make([][]byte, 1024)}
+	p := &Payloads{Values: make([][]byte, payloadValues)}
 	for i := range p.Values {
 		v := make([]byte, 0, s.ValueSize+16)
 		for len(v) < s.ValueSize {
