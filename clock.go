@@ -22,5 +22,5 @@ func (c *clock) reanchor() {
 // nowMs returns the current time in Unix milliseconds.
 func (c *clock) nowMs() int64 {
 	a := c.anchor.Load()
-	return a.UnixMilli() + int64(time.Since(*a)/time.Millisecond)
+	return (a.UnixNano() + int64(time.Since(*a))) / int64(time.Millisecond)
 }
