@@ -1,6 +1,7 @@
 package producer
 
 import (
+	"github.com/gregor-kafka/producer/internal/testutil"
 	"math"
 	"strconv"
 	"testing"
@@ -62,7 +63,7 @@ func TestIdempotentDeduplicatesLostAnswers(t *testing.T) {
 		"answer swallowed after write": {Swallow: true, AppendAnyway: true},
 	} {
 		t.Run(name, func(t *testing.T) {
-			checkNoLeaks(t)
+			testutil.CheckNoLeaks(t)
 			c := newCluster(t, kafkatest.SeedTopic("dedup", 2))
 			f.Key, f.Broker, f.Partition, f.Times = wire.KeyProduce, kafkatest.AnyBroker, kafkatest.AnyPartition, 8
 			h := c.InjectFault(f)

@@ -5,7 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
+	"github.com/gregor-kafka/producer/internal/testutil"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -16,22 +16,6 @@ import (
 	"github.com/gregor-kafka/producer/kafkatest"
 	"github.com/gregor-kafka/producer/wire"
 )
-
-// checkNoLeaks fails the test if goroutines started during it are still running at its end.
-func checkNoLeaks(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<20)
-			t.Errorf("%d goroutines leaked:\n%s", n-before, buf[:runtime.Stack(buf, true)])
-		}
-	})
-}
 
 func newCluster(t *testing.T, opts ...kafkatest.Option) *kafkatest.Cluster {
 	t.Helper()
@@ -60,7 +44,7 @@ func ctxTimeout(t *testing.T, d time.Duration) context.Context {
 }
 
 func TestSendModes(t *testing.T) {
-	checkNoLeaks(t)
+	testutil.CheckNoLeaks(t)
 	c := newCluster(t, kafkatest.SeedTopic("modes", 3))
 	p := newProducer(t, Config{BootstrapServers: c.Addrs(), Linger: -1})
 	ctx := ctxTimeout(t, 20*time.Second)
@@ -119,7 +103,7 @@ func TestSendModes(t *testing.T) {
 // TestRecordsByteForByte checks every field of records of every shape, under every codec,
 // as the broker stored them, and that callbacks of a partition come in send order.
 func TestRecordsByteForByte(t *testing.T) {
-	checkNoLeaks(t)
+	testutil.CheckNoLeaks(t)
 	for _, codec := range []compress.Codec{compress.None, compress.Gzip, compress.Snappy, compress.LZ4, compress.Zstd} {
 		t.Run(codec.String(), func(t *testing.T) {
 			c := newCluster(t, kafkatest.DefaultPartitions(4))
@@ -455,7 +439,7 @@ func TestFatalErrorsSurface(t *testing.T) {
 }
 
 func TestLeaderMoveMidStream(t *testing.T) {
-	checkNoLeaks(t)
+	testutil.CheckNoLeaks(t)
 	c := newCluster(t, kafkatest.SeedTopic("moving", 3))
 	p := newProducer(t, Config{BootstrapServers: c.Addrs(), Linger: time.Millisecond, BatchSize: 500, RetryBackoff: time.Millisecond})
 	ctx := ctxTimeout(t, 30*time.Second)
@@ -552,7 +536,7 @@ func TestDeliveryTimeoutWithoutLeader(t *testing.T) {
 }
 
 func TestCloseWithRecordsInFlight(t *testing.T) {
-	checkNoLeaks(t)
+	testutil.CheckNoLeaks(t)
 	c := newCluster(t, kafkatest.SeedTopic("closing", 2))
 	c.InjectFault(kafkatest.Fault{Key: wire.KeyProduce, Broker: kafkatest.AnyBroker, Partition: kafkatest.AnyPartition, Swallow: true, Times: -1})
 	p, err := New(Config{BootstrapServers: c.Addrs(), Linger: -1})
@@ -583,7 +567,7 @@ func TestCloseWithRecordsInFlight(t *testing.T) {
 }
 
 func TestConcurrentSendAndClose(t *testing.T) {
-	checkNoLeaks(t)
+	testutil.CheckNoLeaks(t)
 	c := newCluster(t)
 	p, err := New(Config{BootstrapServers: c.Addrs()})
 	if err != nil {
@@ -625,7 +609,7 @@ func TestClock(t *testing.T) {
 }
 
 func TestIdleConnectionsClose(t *testing.T) {
-	checkNoLeaks(t)
+	testutil.CheckNoLeaks(t)
 	c := newCluster(t, kafkatest.NumBrokers(1), kafkatest.SeedTopic("idle", 1))
 	p := newProducer(t, Config{BootstrapServers: c.Addrs(), ConnectionsMaxIdle: 50 * time.Millisecond, Linger: -1})
 	ctx := ctxTimeout(t, 20*time.Second)

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/gregor-kafka/producer/internal/testutil"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -97,7 +98,7 @@ const (
 // TestProduceSASLSSLScram512 configures the producer as a Java client's properties file
 // would and produces over SASL_SSL with SCRAM-SHA-512.
 func TestProduceSASLSSLScram512(t *testing.T) {
-	checkNoLeaks(t)
+	testutil.CheckNoLeaks(t)
 	f := newTLSFixture(t)
 	c := newCluster(t, kafkatest.TLS(f.server), kafkatest.SASL(kafkatest.MechanismScramSHA512), kafkatest.User("alice", secretPassword),
 		kafkatest.SeedTopic("secure", 3))
@@ -171,7 +172,7 @@ func TestProduceEachMechanism(t *testing.T) {
 			}},
 		} {
 			t.Run(fmt.Sprintf("%s/tls=%v", sasl.Mechanism, secure), func(t *testing.T) {
-				checkNoLeaks(t)
+				testutil.CheckNoLeaks(t)
 				cfg := Config{BootstrapServers: c.Addrs(), SASL: sasl, Linger: -1}
 				if secure {
 					cfg.TLS = &tls.Config{RootCAs: f.ca.Pool()}
@@ -197,32 +198,14 @@ func TestProduceEachMechanism(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestWrongPassword: sends fail soon (not after max.block.ms) with an error that is
 // SASL_AUTHENTICATION_FAILED and holds no password, the producer does not reconnect in a
 // loop however many sends fail, and nothing logged holds the password.
 func TestWrongPassword(t *testing.T) {
-	checkNoLeaks(t)
+	testutil.CheckNoLeaks(t)
 	f := newTLSFixture(t)
 	c := newCluster(t, kafkatest.TLS(f.server), kafkatest.SASL(kafkatest.MechanismScramSHA512), kafkatest.User("alice", secretPassword))
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	p := newProducer(t, Config{
 		BootstrapServers: c.Addrs(),
 		SecurityProtocol: SASLSSL,
@@ -274,7 +257,7 @@ func TestWrongPassword(t *testing.T) {
 // TestAuthFailureIsNotForever: after an authentication failure the producer keeps trying,
 // with backoff, so a cluster that starts accepting it gets it going without a restart.
 func TestAuthFailureIsNotForever(t *testing.T) {
-	checkNoLeaks(t)
+	testutil.CheckNoLeaks(t)
 	var accept sync.Mutex
 	ok := false
 	c := newCluster(t, kafkatest.SASL(kafkatest.MechanismOAuthBearer), kafkatest.SeedTopic("t", 1), kafkatest.OAuthValidator(func(string) error {
@@ -343,7 +326,7 @@ func TestEndpointIdentification(t *testing.T) {
 }
 
 func TestMutualTLSFiles(t *testing.T) {
-	checkNoLeaks(t)
+	testutil.CheckNoLeaks(t)
 	f := newTLSFixture(t)
 	srv := f.server.Clone()
 	srv.ClientAuth, srv.ClientCAs = tls.RequireAndVerifyClientCert, f.ca.Pool()
@@ -374,7 +357,7 @@ func TestMutualTLSFiles(t *testing.T) {
 // TestProduceAcrossReauthentication produces while sessions expire every 300 ms: every
 // connection re-authenticates in place (KIP-368) and no send fails.
 func TestProduceAcrossReauthentication(t *testing.T) {
-	checkNoLeaks(t)
+	testutil.CheckNoLeaks(t)
 	c := newCluster(t, kafkatest.SASL(kafkatest.MechanismScramSHA256), kafkatest.User("alice", secretPassword),
 		kafkatest.SessionLifetime(300*time.Millisecond), kafkatest.SeedTopic("t", 3))
 	p := newProducer(t, Config{BootstrapServers: c.Addrs(), Linger: time.Millisecond,

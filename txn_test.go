@@ -3,6 +3,7 @@ package producer
 import (
 	"errors"
 	"fmt"
+	"github.com/gregor-kafka/producer/internal/testutil"
 	"strings"
 	"testing"
 	"time"
@@ -24,7 +25,7 @@ func committedValues(c *kafkatest.Cluster, topic string) []string {
 func TestTransactionsCommitAndAbort(t *testing.T) {
 	for _, v2 := range []bool{true, false} {
 		t.Run(fmt.Sprintf("v2=%v", v2), func(t *testing.T) {
-			checkNoLeaks(t)
+			testutil.CheckNoLeaks(t)
 			c := newCluster(t, kafkatest.SeedTopic("tx", 4), kafkatest.TransactionsV2(v2))
 			p := newProducer(t, Config{BootstrapServers: c.Addrs(), TransactionalID: "tx-1"})
 			ctx := ctxTimeout(t, 30*time.Second)

@@ -1,9 +1,9 @@
 package kafkatest
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
+	"github.com/gregor-kafka/producer/internal/testutil"
 	"log/slog"
 	"net"
 	"runtime"
@@ -346,26 +346,8 @@ func TestMoveLeader(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the cluster's goroutines to log into.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestBadInputClosesConnection(t *testing.T) {
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	c := newTestCluster(t, MaxFrameSize(1<<10), Logger(slog.New(slog.NewTextHandler(&logs, nil))))
 	addr := c.Addrs()[0]
 	bystander := dial(t, addr)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/gregor-kafka/producer/internal/testutil"
 	"net"
 	"strconv"
 	"strings"
@@ -13,7 +14,7 @@ import (
 )
 
 func TestBroker(t *testing.T) {
-	checkNoLeaks(t)
+	testutil.CheckNoLeaks(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	e, stdout, stderr := testEnv(nil)

@@ -4,34 +4,15 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"github.com/gregor-kafka/producer/internal/testutil"
 	"io"
 	"regexp"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gregor-kafka/producer/kafkatest"
 )
-
-// syncBuffer is a bytes.Buffer safe to read while a command writes to it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // result is what a command run left.
 type result struct {
@@ -41,8 +22,8 @@ type result struct {
 
 // testEnv returns an env reading stdin and writing to the returned buffers, as run
 // builds it for a non-terminal stderr.
-func testEnv(stdin io.Reader) (*env, *syncBuffer, *syncBuffer) {
-	var stdout, stderr syncBuffer
+func testEnv(stdin io.Reader) (*env, *testutil.SyncBuffer, *testutil.SyncBuffer) {
+	var stdout, stderr testutil.SyncBuffer
 	e := &env{
 		stdin:         stdin,
 		stdout:        &stdout,
@@ -75,22 +56,6 @@ func newCluster(t *testing.T, opts ...kafkatest.Option) *kafkatest.Cluster {
 	}
 	t.Cleanup(c.Close)
 	return c
-}
-
-// checkNoLeaks fails the test if goroutines started during it are still running at its end.
-func checkNoLeaks(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<20)
-			t.Errorf("%d goroutines leaked:\n%s", n-before, buf[:runtime.Stack(buf, true)])
-		}
-	})
 }
 
 func TestHelp(t *testing.T) {

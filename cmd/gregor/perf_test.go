@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/gregor-kafka/producer/internal/testutil"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -26,7 +27,7 @@ var (
 func lines(s string) []string { return strings.Split(strings.TrimSuffix(s, "\n"), "\n") }
 
 func TestPerf(t *testing.T) {
-	checkNoLeaks(t)
+	testutil.CheckNoLeaks(t)
 	c := newCluster(t, kafkatest.SeedTopic("p", 3))
 	r := runCmd(t, "", "perf", "-b", bootstrap(c), "--topic", "p", "--num-records", "5000", "--record-size", "50", "--throughput", "-1",
 		"-X", "linger.ms=1")
@@ -130,7 +131,7 @@ func TestPerfPayloadFile(t *testing.T) {
 }
 
 func TestPerfEmbedded(t *testing.T) {
-	checkNoLeaks(t)
+	testutil.CheckNoLeaks(t)
 	r := runCmd(t, "", "perf", "--num-records", "2000")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/gregor-kafka/producer/internal/testutil"
 	"io"
 	"os"
 	"path/filepath"
@@ -35,7 +36,7 @@ func show(recs []kafkatest.Record) string {
 }
 
 func TestProduceKeysHeadersPartition(t *testing.T) {
-	checkNoLeaks(t)
+	testutil.CheckNoLeaks(t)
 	c := newCluster(t, kafkatest.SeedTopic("t", 3))
 	in := "k1:v1\nk2:v:2\r\n:empty key\nk4:\n"
 	r := runCmd(t, in, "produce", "-b", bootstrap(c), "-t", "t", "-K:", "-H", "a=1", "-Hb=x=y", "-H", "a=2", "-p1")
@@ -177,7 +178,7 @@ func TestProduceStopsWithoutMetadata(t *testing.T) {
 }
 
 func TestProduceEmbedded(t *testing.T) {
-	checkNoLeaks(t)
+	testutil.CheckNoLeaks(t)
 	r := runCmd(t, "k1=a\nk2=b\nk3=c\n", "produce", "-t", "demo", "-K=")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)

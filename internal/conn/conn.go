@@ -362,6 +362,12 @@ func (c *Conn) CallMax(ctx context.Context, req wire.Request, resp wire.Response
 	if err := c.Send(req, version, true, h); err != nil {
 		return err
 	}
+	return h.wait(ctx)
+}
+
+// wait returns the call's outcome, or ctx's error if it ends first (the answer is then
+// discarded when it comes).
+func (h *callHandler) wait(ctx context.Context) error {
 	select {
 	case err := <-h.done:
 		return err

@@ -280,10 +280,5 @@ func (c *Conn) callLocked(ctx context.Context, req wire.Request, version int16, 
 	if err := c.sendLocked(req, version, true, h); err != nil {
 		return err
 	}
-	select {
-	case err := <-h.done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return h.wait(ctx)
 }
