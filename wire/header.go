@@ -112,12 +112,25 @@ func ReadFrame(rd io.Reader, buf []byte, maxSize int) ([]byte, error) {
 	if n < 0 || int(n) > maxSize {
 		return buf[:0], fmt.Errorf("wire: frame size %d outside 0..%d", n, maxSize)
 	}
-	if cap(buf) < int(n) {
-		buf = make([]byte, n)
-	}
-	buf = buf[:n]
-	if _, err := io.ReadFull(rd, buf); err != nil {
-		return buf[:0], err
+	// Read in chunks, growing the buffer only as bytes arrive: a peer that announces a
+	// large frame and sends nothing costs nothing.
+	buf = buf[:0]
+	for len(buf) < int(n) {
+		chunk := min(int(n)-len(buf), frameChunk)
+		if cap(buf)-len(buf) < chunk {
+			buf = append(buf[:cap(buf)], make([]byte, chunk-(cap(buf)-len(buf)))...)[:len(buf)]
+		}
+		m, err := io.ReadFull(rd, buf[len(buf):len(buf)+chunk])
+		buf = buf[:len(buf)+m]
+		if err != nil {
+			if err == io.EOF && len(buf) > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return buf[:0], err
+		}
 	}
 	return buf, nil
 }
+
+// frameChunk is how much ReadFrame grows its buffer ahead of the bytes received.
+const frameChunk = 1 << 20

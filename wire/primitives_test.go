@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math"
+	"runtime"
 	"testing"
 )
 
@@ -241,6 +242,29 @@ func TestVarlongSize(t *testing.T) {
 		}
 		if got, want := varintBytesSize(n), len(AppendVarintBytes(nil, b)); got != want {
 			t.Errorf("varintBytesSize(%d) = %d, AppendVarintBytes wrote %d", n, got, want)
+		}
+	}
+}
+
+// TestReadFrameAllocatesAsBytesArrive: a peer announcing a 100 MiB frame and sending ten
+// bytes must not make us allocate 100 MiB; whole frames of any size still read.
+func TestReadFrameAllocatesAsBytesArrive(t *testing.T) {
+	announced := AppendInt32(nil, 100<<20)
+	in := append(announced, make([]byte, 10)...)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := ReadFrame(bytes.NewReader(in), nil, 200<<20); err == nil {
+		t.Fatal("a truncated frame was accepted")
+	}
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 4<<20 {
+		t.Fatalf("allocated %d bytes for 10 received", grew)
+	}
+	for _, n := range []int{0, 1, frameChunk - 1, frameChunk, 3*frameChunk + 7} {
+		body := bytes.Repeat([]byte{7}, n)
+		got, err := ReadFrame(bytes.NewReader(append(AppendInt32(nil, int32(n)), body...)), make([]byte, 5), 1<<30)
+		if err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("frame of %d bytes: %d bytes, %v", n, len(got), err)
 		}
 	}
 }
