@@ -629,4 +629,3 @@ func collectFutures(futures []*Future, from, to int, report func(int, RecordMeta
 		}
 	}
 }
-
