@@ -184,7 +184,7 @@ func (p *Producer) newBatch(pa *partition, size int) *batch {
 	b := p.batches.Get().(*batch)
 	b.part = pa
 	b.created = time.Now()
-	b.buf = p.bufs.get(max(p.cfg.BatchSize, size+recordOverhead) + wire.RecordBatchHeaderSize)
+	b.buf = p.bufs.get(max(min(p.cfg.BatchSize, p.cfg.MaxRequestSize), size+recordOverhead) + wire.RecordBatchHeaderSize)
 	b.buf = b.buf[:wire.RecordBatchHeaderSize]
 	return b
 }

@@ -79,7 +79,9 @@ func New(cfg Config) (*Producer, error) {
 	}
 	p.clock.reanchor()
 	p.mem.limit = s.BufferMemory
-	p.bufs.size = s.BatchSize + wire.RecordBatchHeaderSize + recordOverhead
+	// batch.size is where a batch is sealed; buffers start no larger than a request can be
+	// (batch.size may be up to 2 GiB) and grow by append if a batch needs more.
+	p.bufs.size = min(s.BatchSize, s.MaxRequestSize) + wire.RecordBatchHeaderSize + recordOverhead
 	p.batches.New = func() any { return new(batch) }
 	p.done.wake = make(chan struct{}, 1)
 	p.meta = newMetadata(p)
