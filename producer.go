@@ -376,6 +376,13 @@ func (p *Producer) batchDone(b *batch, err error, retriable bool) {
 	if isKafka && ke.Code == wire.ErrDuplicateSequenceNumber.Code {
 		err, b.baseOffset = nil, -1 // already written; its offset is unknown
 	}
+	switch {
+	case err == nil:
+	case isKafka && (ke.Code == wire.ErrOutOfOrderSequenceNumber.Code || ke.Code == wire.ErrUnknownProducerID.Code):
+		b.maybeWritten = false // the broker holds nothing from this sequence on
+	case !isKafka || ke.Code == wire.ErrRequestTimedOut.Code || ke.Code == wire.ErrNotEnoughReplicasAfterAppend.Code:
+		b.maybeWritten = true
+	}
 	if isKafka && p.cfg.idempotent && (ke.Code == wire.ErrOutOfOrderSequenceNumber.Code || ke.Code == wire.ErrUnknownProducerID.Code) {
 		// Behind an unfinished earlier batch the gap is expected: resend in order. At the
 		// head, the broker lost or never had our sequence: bump the epoch (KIP-360).
