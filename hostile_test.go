@@ -2,6 +2,7 @@ package producer
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"errors"
 	"log/slog"
@@ -46,21 +47,24 @@ type proxyNet struct {
 
 func startProxies(t testing.TB, c *kafkatest.Cluster) *proxyNet {
 	t.Helper()
-	pn := &proxyNet{}
-	for _, up := range c.Addrs() {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		px := &proxy{ln: ln, upstream: up, net: pn, conns: map[net.Conn]struct{}{}}
-		pn.proxies = append(pn.proxies, px)
+	return proxiesFor(t, c.Addrs())
+}
+
+func newProxy(tb testing.TB, pn *proxyNet, upstream string) *proxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
 	}
-	for _, px := range pn.proxies {
-		px.wg.Add(1)
-		go px.serve()
+	return &proxy{ln: ln, upstream: upstream, net: pn, conns: map[net.Conn]struct{}{}}
+}
+
+// dropAll closes every connection through the proxy.
+func (px *proxy) dropAll() {
+	px.mu.Lock()
+	defer px.mu.Unlock()
+	for c := range px.conns {
+		_ = c.Close()
 	}
-	t.Cleanup(pn.close)
-	return pn
 }
 
 func (pn *proxyNet) addrs() []string {
@@ -85,20 +89,23 @@ func (pn *proxyNet) close() {
 	}
 }
 
-func (px *proxy) setHook(h hostileHook) { px.hook.Store(&h) }
+// setHook sets the proxy's hostility; nil makes it transparent.
+func (px *proxy) setHook(h hostileHook) {
+	if h == nil {
+		px.hook.Store(nil)
+		return
+	}
+	px.hook.Store(&h)
+}
 
-func (px *proxy) track(c net.Conn, add bool) bool {
+func (px *proxy) track(c net.Conn, add bool) {
 	px.mu.Lock()
 	defer px.mu.Unlock()
 	if add {
-		if px.conns == nil {
-			return false
-		}
 		px.conns[c] = struct{}{}
 	} else {
 		delete(px.conns, c)
 	}
-	return true
 }
 
 func (px *proxy) serve() {
@@ -456,4 +463,78 @@ func runHostile(t *testing.T, hook hostileHook, allAcked bool) {
 	}
 	t.Logf("%d acknowledged, %d failed; %d connections to the hostile broker; heap in use %d → %d KiB, allocated %d MiB",
 		acked, failed, accepts, before.HeapInuse>>10, after.HeapInuse>>10, (after.TotalAlloc-before.TotalAlloc)>>20)
+}
+
+// FuzzProducerAgainstBroker gives the producer fuzzed bytes as a broker's answer to its first
+// Produce request (framed with the right size and correlation id, or raw), end to end through
+// the producer; the following answers are the broker's. The send must end, with any outcome,
+// within its deadline, the record must not be stored twice, and a second send must then be
+// acknowledged: a bad answer costs one connection, not the producer.
+func FuzzProducerAgainstBroker(f *testing.F) {
+	ok := wire.AppendResponse(nil, 0, 13, &wire.ProduceResponse{Topics: []wire.ProduceTopicResponse{{
+		Partitions: []wire.ProducePartitionResponse{{Index: 0, LogAppendTimeMs: -1, LogStartOffset: -1}}}}})
+	f.Add(ok[8:], false)
+	f.Add(ok, true)
+	fatal := wire.AppendResponse(nil, 0, 13, &wire.ProduceResponse{Topics: []wire.ProduceTopicResponse{{
+		Partitions: []wire.ProducePartitionResponse{{Index: 0, ErrorCode: wire.ErrInvalidRecord.Code}}}}})
+	f.Add(fatal[8:], false)
+	f.Add([]byte{}, false)
+	f.Add([]byte{0x7f, 0xff, 0xff, 0xff}, true)
+	f.Add([]byte{0, 0, 0, 4, 0, 0, 0, 9}, true)
+	f.Add([]byte{0, 0xff, 0xff, 0xff, 0xf0}, false) // an array count near 2^31
+	f.Fuzz(func(t *testing.T, answer []byte, raw bool) {
+		c, err := kafkatest.NewCluster(kafkatest.NumBrokers(1), kafkatest.SeedTopic("fz", 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		pn := startProxies(t, c)
+		var used atomic.Bool
+		pn.proxies[0].setHook(func(h wire.RequestHeader, a []byte) ([]byte, bool) {
+			if h.APIKey != wire.KeyProduce || a == nil || used.Swap(true) {
+				return a, false
+			}
+			if raw {
+				return answer, false
+			}
+			out := wire.AppendInt32(nil, 0)
+			out = wire.AppendInt32(out, h.CorrelationID)
+			out = wire.AppendEmptyTags(out, wire.ResponseHeaderFlexible(h.APIKey, h.APIVersion))
+			out = append(out, answer...)
+			wire.PutInt32(out, 0, int32(len(out)-4))
+			return out, false
+		})
+		p, err := New(Config{BootstrapServers: pn.addrs(), Linger: -1, RequestTimeout: 200 * time.Millisecond,
+			DeliveryTimeout: 2 * time.Second, RetryBackoff: 5 * time.Millisecond, RetryBackoffMax: 20 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close(context.Background())
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		first := p.Send(ctx, Record{Topic: "fz", Value: []byte("first")})
+		select {
+		case <-first.Done():
+		case <-time.After(5 * time.Second):
+			t.Fatal("the first send did not end within 5s")
+		}
+		if err := p.Send(ctx, Record{Topic: "fz", Value: []byte("second")}).Wait(ctx); err != nil {
+			t.Fatalf("second send after the fuzzed answer (first: %v): %v", first.Wait(ctx), err)
+		}
+		var firsts, seconds int
+		for _, r := range c.Records("fz", 0) {
+			switch string(r.Value) {
+			case "first":
+				firsts++
+			case "second":
+				seconds++
+			}
+		}
+		if firsts > 1 || seconds != 1 {
+			t.Fatalf("stored %d firsts and %d seconds", firsts, seconds)
+		}
+		if err := first.Wait(ctx); err == nil && firsts != 1 {
+			t.Fatal("first acknowledged but not stored")
+		}
+	})
 }
