@@ -482,7 +482,11 @@ func FuzzProducerAgainstBroker(f *testing.F) {
 	f.Add([]byte{0x7f, 0xff, 0xff, 0xff}, true)
 	f.Add([]byte{0, 0, 0, 4, 0, 0, 0, 9}, true)
 	f.Add([]byte{0, 0xff, 0xff, 0xff, 0xf0}, false) // an array count near 2^31
-	f.Fuzz(func(t *testing.T, answer []byte, raw bool) {
+	f.Fuzz(runFuzzBody)
+}
+
+func runFuzzBody(t *testing.T, answer []byte, raw bool) {
+	{
 		c, err := kafkatest.NewCluster(kafkatest.NumBrokers(1), kafkatest.SeedTopic("fz", 1))
 		if err != nil {
 			t.Fatal(err)
@@ -536,5 +540,5 @@ func FuzzProducerAgainstBroker(f *testing.F) {
 		if err := first.Wait(ctx); err == nil && firsts != 1 {
 			t.Fatal("first acknowledged but not stored")
 		}
-	})
+	}
 }
