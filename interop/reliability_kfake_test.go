@@ -135,7 +135,10 @@ func kfScenarios() []kfScenario {
 					e.notes = append(e.notes, fmt.Sprintf("%d drops", drops.Load()))
 				}},
 			kfScenario{name: "answers delayed past request.timeout.ms/" + tag, idem: idem, n: 2000, every: 5,
-				cfg: func(c *producer.Config) { c.RequestTimeout = 200 * time.Millisecond; c.DeliveryTimeout = 30 * time.Second },
+				cfg: func(c *producer.Config) {
+					c.RequestTimeout = 200 * time.Millisecond
+					c.DeliveryTimeout = 30 * time.Second
+				},
 				script: func(e *kfEnv) {
 					var delayed atomic.Int64
 					e.until(150*time.Millisecond, 10, func(int) {
@@ -210,10 +213,6 @@ func kfScenarios() []kfScenario {
 }
 
 func runKfScenario(t *testing.T, sc kfScenario) string {
-	var topics []string
-	for _, tp := range kfRelTopics {
-		topics = append(topics, tp.name)
-	}
 	c, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(4, "rk-a"), kfake.SeedTopics(2, "rk-b"))
 	if err != nil {
 		t.Fatal(err)
