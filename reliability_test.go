@@ -175,9 +175,9 @@ func TestReliability(t *testing.T) {
 	relRowsMu.Lock()
 	defer relRowsMu.Unlock()
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n%-44s %7s %7s %7s %5s %9s %7s\n", "scenario", "sent", "acked", "in log", "dups", "reordered", "failed")
+	fmt.Fprintf(&b, "\n%-52s %7s %7s %7s %5s %9s %7s\n", "scenario", "sent", "acked", "in log", "dups", "reordered", "failed")
 	for _, r := range relRows {
-		fmt.Fprintf(&b, "%-44s %7d %7d %7d %5d %9d %7d\n", r.name, r.sent, r.acked, r.found, r.dups, r.reordered, r.failed)
+		fmt.Fprintf(&b, "%-52s %7d %7d %7d %5d %9d %7d\n", r.name, r.sent, r.acked, r.found, r.dups, r.reordered, r.failed)
 	}
 	t.Log(b.String())
 }
@@ -292,6 +292,9 @@ func relScenarios() []relScenario {
 					var hs, fs []*kafkatest.FaultHandle
 					e.until(10*time.Millisecond, 150, func(i int) {
 						hs = append(hs, e.inject(kafkatest.Fault{ErrorCode: codes[i%3], Times: 3}))
+						if i%5 == 0 { // written, but the answer says it timed out
+							hs = append(hs, e.inject(kafkatest.Fault{ErrorCode: wire.ErrRequestTimedOut.Code, AppendAnyway: true}))
+						}
 						if i%20 == 10 {
 							tp := relTopics[i%2]
 							fs = append(fs, e.inject(kafkatest.Fault{ErrorCode: fatal[(i/20)%3], Topic: tp.name, Partition: int32(i/40) % tp.partitions, Times: 1}))
