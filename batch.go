@@ -51,9 +51,13 @@ type batch struct {
 	attempts int       // sends that failed and were retried
 	retryAt  time.Time // not before then
 	stamped  bool      // pid, epoch and baseSeq are in wireBuf
-	pid      int64
-	epoch    int16
-	baseSeq  int32
+	// maybeWritten: an attempt ended without proof that the broker did not append the
+	// batch (a lost or late answer, REQUEST_TIMED_OUT). Such a batch keeps its stamp
+	// across an epoch bump, so that the broker can still recognize it as a duplicate.
+	maybeWritten bool
+	pid          int64
+	epoch        int16
+	baseSeq      int32
 
 	// Results, written by the response handler before the batch is done.
 	err           error
@@ -184,7 +188,7 @@ func (p *Producer) newBatch(pa *partition, size int) *batch {
 	b := p.batches.Get().(*batch)
 	b.part = pa
 	b.created = time.Now()
-	b.buf = p.bufs.get(max(p.cfg.BatchSize, size+recordOverhead) + wire.RecordBatchHeaderSize)
+	b.buf = p.bufs.get(max(min(p.cfg.BatchSize, p.cfg.MaxRequestSize), size+recordOverhead) + wire.RecordBatchHeaderSize)
 	b.buf = b.buf[:wire.RecordBatchHeaderSize]
 	return b
 }

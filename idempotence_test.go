@@ -148,3 +148,40 @@ func TestNextSequence(t *testing.T) {
 		}
 	}
 }
+
+// TestEpochBumpDoesNotRestampUnresolvedBatch: a batch whose write is unknown (appended, but
+// the answer was REQUEST_TIMED_OUT) must be retried under the producer id, epoch and
+// sequence it was first sent with; when another partition's failure bumps the epoch before
+// the retry, restamping it with the new epoch and sequence 0 writes it twice.
+func TestEpochBumpDoesNotRestampUnresolvedBatch(t *testing.T) {
+	c := newCluster(t, kafkatest.NumBrokers(1), kafkatest.SeedTopic("bump", 2))
+	// One request carries both partitions: partition 1 is written but told it timed out,
+	// partition 0 fails for good, which bumps the epoch before partition 1's retry.
+	c.InjectFault(kafkatest.Fault{Key: wire.KeyProduce, Broker: kafkatest.AnyBroker, Topic: "bump", Partition: 1,
+		ErrorCode: wire.ErrRequestTimedOut.Code, AppendAnyway: true})
+	c.InjectFault(kafkatest.Fault{Key: wire.KeyProduce, Broker: kafkatest.AnyBroker, Topic: "bump", Partition: 0,
+		ErrorCode: wire.ErrTopicAuthorizationFailed.Code})
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), Linger: 50 * time.Millisecond,
+		RetryBackoff: 100 * time.Millisecond, RetryBackoffMax: 100 * time.Millisecond})
+	ctx := ctxTimeout(t, 20*time.Second)
+	// Metadata first, so that both records go out in one request.
+	if err := p.Send(ctx, Record{Topic: "bump", Partition: ToPartition(0), Value: []byte("warm")}).Wait(ctx); err == nil {
+		t.Fatal("the fault on partition 0 did not bite")
+	}
+	c.InjectFault(kafkatest.Fault{Key: wire.KeyProduce, Broker: kafkatest.AnyBroker, Topic: "bump", Partition: 0,
+		ErrorCode: wire.ErrTopicAuthorizationFailed.Code})
+	f0 := p.Send(ctx, Record{Topic: "bump", Partition: ToPartition(0), Value: []byte("a")})
+	f1 := p.Send(ctx, Record{Topic: "bump", Partition: ToPartition(1), Value: []byte("b")})
+	if err := f0.Wait(ctx); err == nil {
+		t.Fatal("partition 0 did not fail")
+	}
+	if err := f1.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if recs := c.Records("bump", 1); len(recs) != 1 {
+		for _, r := range recs {
+			t.Logf("offset %d %q pid %d epoch %d seq %d", r.Offset, r.Value, r.ProducerID, r.ProducerEpoch, r.Sequence)
+		}
+		t.Fatalf("partition 1 holds %d copies of one record", len(recs))
+	}
+}

@@ -79,7 +79,9 @@ func New(cfg Config) (*Producer, error) {
 	}
 	p.clock.reanchor()
 	p.mem.limit = s.BufferMemory
-	p.bufs.size = s.BatchSize + wire.RecordBatchHeaderSize + recordOverhead
+	// batch.size is where a batch is sealed; buffers start no larger than a request can be
+	// (batch.size may be up to 2 GiB) and grow by append if a batch needs more.
+	p.bufs.size = min(s.BatchSize, s.MaxRequestSize) + wire.RecordBatchHeaderSize + recordOverhead
 	p.batches.New = func() any { return new(batch) }
 	p.done.wake = make(chan struct{}, 1)
 	p.meta = newMetadata(p)
@@ -376,6 +378,13 @@ func (p *Producer) batchDone(b *batch, err error, retriable bool) {
 	b.state = batchDone
 	if isKafka && ke.Code == wire.ErrDuplicateSequenceNumber.Code {
 		err, b.baseOffset = nil, -1 // already written; its offset is unknown
+	}
+	switch {
+	case err == nil:
+	case isKafka && (ke.Code == wire.ErrOutOfOrderSequenceNumber.Code || ke.Code == wire.ErrUnknownProducerID.Code):
+		b.maybeWritten = false // the broker holds nothing from this sequence on
+	case !isKafka || ke.Code == wire.ErrRequestTimedOut.Code || ke.Code == wire.ErrNotEnoughReplicasAfterAppend.Code:
+		b.maybeWritten = true
 	}
 	if isKafka && p.cfg.idempotent && (ke.Code == wire.ErrOutOfOrderSequenceNumber.Code || ke.Code == wire.ErrUnknownProducerID.Code) {
 		// Behind an unfinished earlier batch the gap is expected: resend in order. At the

@@ -238,10 +238,12 @@ func (s *sink) collect(call *produceCall, later func(time.Time)) bool {
 			continue
 		}
 		// Choose the header stamp: sequences count per (producer id, epoch) and restart at
-		// 0 after a bump, once the batches stamped before it are answered.
+		// 0 after a bump, once the batches stamped before it are answered. A batch that
+		// may have been written keeps its stamp, as in the Java client: restamped, the
+		// broker could not tell it is a duplicate.
 		restamp := !b.stamped
 		seq := int32(-1)
-		if p.cfg.idempotent && (!b.stamped || b.pid != pid || b.epoch != epoch) {
+		if p.cfg.idempotent && (!b.stamped || !b.maybeWritten && (b.pid != pid || b.epoch != epoch)) {
 			if pa.seqPID != pid || pa.seqEpoch != epoch {
 				if pa.inFlight > 0 {
 					pa.mu.Unlock()
