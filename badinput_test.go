@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gregor-kafka/producer/internal/testutil"
 	"runtime"
 	"strings"
 	"sync"
@@ -187,7 +188,7 @@ func TestClosedProducerRefusesEverything(t *testing.T) {
 // ErrClosed), every Future ends, every acknowledged record is in the log, and no goroutine
 // is left.
 func TestConcurrentCloseSendFlush(t *testing.T) {
-	checkNoLeaks(t)
+	testutil.CheckNoLeaks(t)
 	c := newCluster(t, kafkatest.SeedTopic("race", 4))
 	for round := 0; round < 5; round++ {
 		p, err := New(Config{BootstrapServers: c.Addrs(), Linger: time.Millisecond})

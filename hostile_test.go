@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"github.com/gregor-kafka/producer/internal/testutil"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -385,7 +386,7 @@ var hostileLogger = func() *slog.Logger {
 }()
 
 func runHostile(t *testing.T, hook hostileHook, allAcked bool) {
-	checkNoLeaks(t)
+	testutil.CheckNoLeaks(t)
 	c := newCluster(t, kafkatest.NumBrokers(3), kafkatest.SeedTopic("hostile", 6))
 	pn := startProxies(t, c)
 	pn.proxies[0].setHook(hook)

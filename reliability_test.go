@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/gregor-kafka/producer/internal/testutil"
 	"strconv"
 	"strings"
 	"sync"
@@ -397,7 +398,7 @@ func checkAckedAfterFailures(t *testing.T, e *relEnv, r *relResult) {
 
 func runRelScenario(t *testing.T, sc relScenario) {
 	if sc.leaks {
-		checkNoLeaks(t)
+		testutil.CheckNoLeaks(t)
 	}
 	brokers := sc.brokers
 	if brokers == 0 {
