@@ -15,11 +15,13 @@ import (
 	"github.com/gregor-kafka/producer/compress"
 )
 
-// consumeAll reads n records of topic from the cluster with franz-go's consumer.
-func consumeAll(t *testing.T, addrs []string, topic string, n int) []*kgo.Record {
+// consumeAll reads n records of topic from the cluster with franz-go's consumer; extra
+// options add, for example, SASL or TLS.
+func consumeAll(t *testing.T, addrs []string, topic string, n int, extra ...kgo.Opt) []*kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	opts := append([]kgo.Opt{kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}, extra...)
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

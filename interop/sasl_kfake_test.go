@@ -33,30 +33,14 @@ func kgoMechanism(mechanism, user, password string) sasl.Mechanism {
 	return scram.Auth{User: user, Pass: password}.AsSha512Mechanism()
 }
 
-// consumeSASL reads n records of topic with franz-go's consumer, authenticating as user.
+// consumeSASL reads n records of topic with franz-go's consumer, authenticating with mech.
 func consumeSASL(t *testing.T, addrs []string, topic string, n int, mech sasl.Mechanism, tlsCfg *tls.Config) []*kgo.Record {
 	t.Helper()
-	opts := []kgo.Opt{kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.SASL(mech)}
+	opts := []kgo.Opt{kgo.SASL(mech)}
 	if tlsCfg != nil {
 		opts = append(opts, kgo.DialTLSConfig(tlsCfg))
 	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var out []*kgo.Record
-	for len(out) < n {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			t.Fatalf("consumed %d of %d records: %v", len(out), n, err)
-		}
-		fs.EachError(func(topic string, p int32, err error) { t.Fatalf("fetch %s-%d: %v", topic, p, err) })
-		out = append(out, fs.Records()...)
-	}
-	return out
+	return consumeAll(t, addrs, topic, n, opts...)
 }
 
 // TestSASLKfake produces with each mechanism kfake offers, over TCP and TLS, to a kfake
