@@ -243,7 +243,11 @@ func (s *sink) collect(call *produceCall, later func(time.Time)) bool {
 		// broker could not tell it is a duplicate.
 		restamp := !b.stamped
 		seq := int32(-1)
-		if p.cfg.idempotent && (!b.stamped || !b.maybeWritten && (b.pid != pid || b.epoch != epoch)) {
+		// It keeps it only while its partition still numbers in its epoch: once an earlier
+		// batch moved the partition to the new epoch, the broker refuses the old one (47).
+		keep := b.stamped && (b.pid == pid && b.epoch == epoch ||
+			b.maybeWritten && b.pid == pa.seqPID && b.epoch == pa.seqEpoch)
+		if p.cfg.idempotent && !keep {
 			if pa.seqPID != pid || pa.seqEpoch != epoch {
 				if pa.inFlight > 0 {
 					pa.mu.Unlock()
