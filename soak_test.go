@@ -3,8 +3,8 @@ package producer
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
