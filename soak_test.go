@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -147,9 +148,10 @@ func BenchmarkSoak(b *testing.B) {
 			a := acked.Load()
 			heaps = append(heaps, ms.HeapAlloc)
 			gors = append(gors, uint64(runtime.NumGoroutine()))
-			b.Logf("t=%4.0fs  %7.0f records/s acked  p99 %8v  heap %6d KiB  goroutines %3d  failed %d",
+			fmt.Fprintf(os.Stderr, "soak: t=%4.0fs  %7.0f records/s acked  p99 %8v  heap %6d KiB  goroutines %3d  failed %d",
 				now.Sub(start).Seconds(), float64(a-lastAcked)/soakEach.Seconds(), p99.Round(time.Microsecond),
 				ms.HeapAlloc>>10, runtime.NumGoroutine(), failed.Load())
+			fmt.Fprintln(os.Stderr)
 			lastAcked = a
 		}
 	}
@@ -165,7 +167,11 @@ func BenchmarkSoak(b *testing.B) {
 	b.ReportMetric(float64(acked.Load())/el.Seconds(), "records/s")
 	b.ReportMetric(float64(failed.Load()), "failed")
 	if len(heaps) > 2 {
-		b.Logf("heap first/last report: %d / %d KiB; goroutines %d / %d", heaps[1]>>10, heaps[len(heaps)-1]>>10, gors[1], gors[len(gors)-1])
+		b.ReportMetric(float64(heaps[1]>>10), "heapKiB-first")
+		b.ReportMetric(float64(heaps[len(heaps)-1]>>10), "heapKiB-last")
+		b.ReportMetric(float64(slices.Max(heaps)>>10), "heapKiB-max")
+		b.ReportMetric(float64(slices.Max(gors)), "goroutines-max")
+		b.ReportMetric(float64(slices.Min(gors)), "goroutines-min")
 	}
 	if acked.Load()+failed.Load() != total.Load() {
 		b.Errorf("%d sent, %d acknowledged, %d failed", total.Load(), acked.Load(), failed.Load())
