@@ -258,18 +258,6 @@ func (s *sink) collect(call *produceCall, later func(time.Time)) bool {
 			seq = pa.nextSeq
 			pa.nextSeq = nextSequence(pa.nextSeq, b.count)
 			restamp = true
-			if b.stamped {
-				// The broker holds nothing of b, so nothing of the batches stamped after
-				// it under the same epoch either (sequences are consecutive): they are
-				// restamped too, not sent under an epoch the partition has left behind.
-				after := false
-				for _, q := range pa.queue {
-					after = after || q == b
-					if after && q != b && q.stamped && q.pid == b.pid && q.epoch == b.epoch {
-						q.maybeWritten = false
-					}
-				}
-			}
 		}
 		size += n + 64
 		b.state = batchInFlight
