@@ -406,6 +406,7 @@ func (p *Producer) batchDone(b *batch, err error, retriable bool) {
 		}
 	}
 	var failed error // b may be recycled as soon as it is handed over: keep what we need
+	txnChanged := false
 	if b.state == batchDone {
 		p.batchStats(b, err)
 		if err != nil {
@@ -418,6 +419,8 @@ func (p *Producer) batchDone(b *batch, err error, retriable bool) {
 			}
 			b.err = &PartitionError{Topic: pa.topic.name, Partition: pa.id, Err: err}
 			failed = b.err
+			// The transaction must be abortable before anyone can see this failure.
+			txnChanged = p.txn != nil && p.txn.markFailed(failed)
 			// The partition's sequence numbers now have a gap, or an unknown outcome.
 			bump = bump || p.cfg.idempotent && b.stamped
 		} else {
@@ -429,8 +432,8 @@ func (p *Producer) batchDone(b *batch, err error, retriable bool) {
 		p.popDoneLocked(pa)
 	}
 	pa.mu.Unlock()
-	if failed != nil && p.txn != nil {
-		p.txn.fail(failed)
+	if txnChanged {
+		p.txn.failUnsentBecause(failed)
 	}
 	if bump {
 		p.logWarn("producer epoch bump needed", "topic", pa.topic.name, "partition", pa.id, "error", err)

@@ -65,19 +65,33 @@ func (t *transactions) stateErrLocked(op string) error {
 // fails the records of the transaction not sent yet: they could never commit. No partition
 // lock may be held.
 func (t *transactions) fail(err error) {
+	if t.markFailed(err) {
+		t.failUnsentBecause(err)
+	}
+}
+
+// failUnsentBecause fails the unsent batches because the transaction must abort for cause.
+func (t *transactions) failUnsentBecause(cause error) {
+	t.failUnsent(fmt.Errorf("%w: the transaction must abort because of: %w", ErrTransactionState, cause))
+}
+
+// markFailed is the state change of fail, without failing unsent batches; it takes only
+// t.mu, so it may run under a partition lock (which t.mu is never held across), before the
+// failed batch is handed to its callbacks. It reports whether the state changed.
+func (t *transactions) markFailed(err error) bool {
 	t.mu.Lock()
-	changed := false
+	defer t.mu.Unlock()
 	switch {
 	case t.state == txnFatal:
+		return false
 	case isFatalTxnError(err):
-		t.state, t.err, changed = txnFatal, err, true
+		t.state, t.err = txnFatal, err
+		return true
 	case t.state == txnInTransaction || t.state == txnEnding:
-		t.state, t.err, changed = txnAbortable, err, true
+		t.state, t.err = txnAbortable, err
+		return true
 	}
-	t.mu.Unlock()
-	if changed {
-		t.failUnsent(fmt.Errorf("%w: the transaction must abort because of: %w", ErrTransactionState, err))
-	}
+	return false
 }
 
 // failUnsent fails every batch of the producer that is not in flight.
