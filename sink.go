@@ -302,7 +302,7 @@ func (s *sink) failAll(err error) {
 func (s *sink) send(call *produceCall, c *conn.Conn, dialErr error) {
 	p := s.p
 	call.conn = c
-	p.stats.inFlight.Add(1) // until release
+	p.stats.inFlight.Add(1) // until the answer (complete or fail)
 	if c == nil {
 		// Wrong credentials or certificates cannot heal by retrying: fail what waits for
 		// this broker, as the Java client aborts its batches on authentication errors.
@@ -413,6 +413,7 @@ func (call *produceCall) HandleResponse(body []byte, err error) {
 
 // fail ends every batch of the call with a connection-level error, retrying those it may.
 func (call *produceCall) fail(err error, retriable bool) {
+	call.s.p.stats.inFlight.Add(-1) // before any batch completes, so Flush never sees it
 	for _, b := range call.batches {
 		call.s.p.batchDone(b, err, retriable)
 	}
@@ -422,6 +423,7 @@ func (call *produceCall) fail(err error, retriable bool) {
 // complete ends every batch of the call with its partition's answer.
 func (call *produceCall) complete() {
 	p := call.s.p
+	p.stats.inFlight.Add(-1) // before any batch completes, so Flush never sees it
 	for _, b := range call.batches {
 		if p.cfg.Acks == AcksNone {
 			b.baseOffset, b.logAppendTime = -1, -1
@@ -476,7 +478,6 @@ func (call *produceCall) release() {
 	for i := range call.req.Topics {
 		clear(call.req.Topics[i].Partitions)
 	}
-	s.p.stats.inFlight.Add(-1)
 	<-s.slots
 	s.calls.Put(call)
 	s.poke()

@@ -300,9 +300,8 @@ func (c *Conn) sendLocked(req wire.Request, version int16, expectResponse bool, 
 
 	_ = c.nc.SetWriteDeadline(deadline)
 	if _, err := c.nc.Write(c.wbuf); err != nil {
-		err = fmt.Errorf("conn: write to %s: %w", c.addr, err)
-		c.die(err)
-		return err
+		c.die(fmt.Errorf("conn: write to %s: %w", c.addr, err))
+		return c.Err() // the first cause: the reader may have met it (a TLS alert) first
 	}
 	if cap(c.wbuf) > 4<<20 { // do not pin a huge buffer after one large request
 		c.wbuf = nil
