@@ -22,13 +22,6 @@ type completion struct {
 	fut   *Future
 }
 
-// Batch states.
-const (
-	batchQueued   uint8 = iota // sealed, waiting to be sent (or sent again)
-	batchInFlight              // in a Produce request awaiting its answer
-	batchDone                  // outcome known; completed once every earlier batch is
-)
-
 // batch is one RecordBatch of one partition: open while records are appended to it, then
 // sealed, sent (maybe several times), and completed.
 type batch struct {
@@ -76,6 +69,8 @@ type partition struct {
 	leader atomic.Int32
 	// txnAdded is set once the partition is part of the ongoing transaction.
 	txnAdded atomic.Bool
+	// gone is set when the topic was recreated without this partition.
+	gone atomic.Bool
 
 	mu    sync.Mutex
 	open  *batch
@@ -111,7 +106,9 @@ func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, size int, 
 		return false, false
 	}
 	b := pa.open
-	if b != nil && len(b.buf)+size+recordOverhead > p.cfg.BatchSize+wire.RecordBatchHeaderSize {
+	// batch.size bounds the whole batch, its 61-byte header included, as in the Java client:
+	// only a batch of one record may be larger.
+	if b != nil && len(b.buf)+size+recordOverhead > p.cfg.BatchSize {
 		pa.sealLocked()
 		b = nil
 		wake = true
@@ -130,34 +127,12 @@ func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, size int, 
 	b.count++
 	b.maxTs = max(b.maxTs, ts)
 	b.memBytes += int64(size)
-	if len(b.buf) >= p.cfg.BatchSize+wire.RecordBatchHeaderSize {
+	if len(b.buf) >= p.cfg.BatchSize {
 		pa.sealLocked()
 		wake = true
 	}
 	pa.mu.Unlock()
 	return wake, true
-}
-
-// sealLocked moves the open batch, if any, to the queue. pa.mu is held.
-func (pa *partition) sealLocked() {
-	if pa.open != nil {
-		pa.queue = append(pa.queue, pa.open)
-		pa.open = nil
-	}
-}
-
-// popDoneLocked hands the batches at the head of the queue whose outcome is known to the
-// completion goroutine, in order. pa.mu is held.
-func (p *Producer) popDoneLocked(pa *partition) {
-	n := 0
-	for n < len(pa.queue) && pa.queue[n].state == batchDone {
-		p.done.push(pa.queue[n])
-		pa.queue[n] = nil
-		n++
-	}
-	if n > 0 {
-		pa.queue = pa.queue[n:]
-	}
 }
 
 // bufPool recycles batch buffers of the default capacity.
@@ -188,7 +163,7 @@ func (p *Producer) newBatch(pa *partition, size int) *batch {
 	b := p.batches.Get().(*batch)
 	b.part = pa
 	b.created = time.Now()
-	b.buf = p.bufs.get(max(min(p.cfg.BatchSize, p.cfg.MaxRequestSize), size+recordOverhead) + wire.RecordBatchHeaderSize)
+	b.buf = p.bufs.get(max(min(p.cfg.BatchSize, p.cfg.MaxRequestSize), size+recordOverhead+wire.RecordBatchHeaderSize))
 	b.buf = b.buf[:wire.RecordBatchHeaderSize]
 	return b
 }
@@ -263,20 +238,20 @@ func (m *memLimiter) tryAcquire(n int64) bool {
 	}
 }
 
-// acquire takes n bytes, waiting for releases until ctx ends, closing is closed, or
-// maxBlock passes.
-func (m *memLimiter) acquire(ctx context.Context, n int64, maxBlock time.Duration, closing <-chan struct{}) error {
+// acquire takes n bytes, waiting for releases until ctx ends, closing is closed, or the
+// deadline (zero: no wait) passes. It does not wait when inCallback reports that the caller
+// runs on the completion goroutine, the only one that releases memory.
+func (m *memLimiter) acquire(ctx context.Context, n int64, deadline time.Time, closing <-chan struct{}, inCallback func() bool) error {
 	if m.tryAcquire(n) {
 		return nil
 	}
+	if deadline.IsZero() || inCallback() {
+		return ErrBufferFull
+	}
 	m.waiters.Add(1)
 	defer m.waiters.Add(-1)
-	var timeout <-chan time.Time
-	if maxBlock > 0 {
-		t := time.NewTimer(maxBlock)
-		defer t.Stop()
-		timeout = t.C
-	}
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
 	for {
 		m.mu.Lock()
 		if m.freed == nil {
@@ -287,12 +262,9 @@ func (m *memLimiter) acquire(ctx context.Context, n int64, maxBlock time.Duratio
 		if m.tryAcquire(n) {
 			return nil
 		}
-		if maxBlock <= 0 {
-			return ErrBufferFull
-		}
 		select {
 		case <-ch:
-		case <-timeout:
+		case <-t.C:
 			return ErrBufferFull
 		case <-ctx.Done():
 			return ctx.Err()

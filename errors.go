@@ -24,6 +24,10 @@ var (
 	// ErrInvalidRecord is returned for a record the producer refuses before sending it: an
 	// empty topic, a header key that is not valid UTF-8, a partition out of range.
 	ErrInvalidRecord = errors.New("producer: invalid record")
+	// ErrInCallback is returned by Flush, CommitTransaction and AbortTransaction called
+	// from a callback or a hook: they wait for callbacks to run, and the callbacks' goroutine
+	// would be waiting for itself (Java's flush from a callback fails the same way).
+	ErrInCallback = errors.New("producer: called from a callback or hook, where it would wait for itself")
 )
 
 // KafkaError is the type of the error codes brokers return, such as

@@ -11,7 +11,9 @@ import (
 // broker reported OUT_OF_ORDER_SEQUENCE_NUMBER or UNKNOWN_PRODUCER_ID for the oldest
 // unacknowledged batch), the producer waits until nothing is in flight, bumps its epoch
 // locally, and every partition numbers again from 0. InitProducerId is asked again only
-// when the epoch would pass 32767.
+// when the epoch would pass 32767. A transactional producer cannot renumber inside a
+// transaction: the bump waits for the transaction to end (bumpAtEnd), and the abort asks the
+// coordinator for it with InitProducerId; sending goes on meanwhile.
 type idempotence struct {
 	mu         sync.Mutex
 	pid        int64 // -1 until InitProducerId answered
@@ -23,6 +25,7 @@ type idempotence struct {
 	// transactional producers bump with InitProducerId (after the transaction ends), never
 	// locally.
 	transactional bool
+	bumpAtEnd     bool // transactional: a bump is due when the transaction ends
 }
 
 func newIdempotence(transactional bool) *idempotence {
@@ -46,7 +49,7 @@ func (s *idempotence) wantsInit() bool {
 // initialized installs InitProducerId's answer.
 func (s *idempotence) initialized(pid int64, epoch int16) {
 	s.mu.Lock()
-	s.pid, s.epoch, s.needInit, s.bumpWanted = pid, epoch, false, false
+	s.pid, s.epoch, s.needInit, s.bumpWanted, s.bumpAtEnd = pid, epoch, false, false, false
 	s.mu.Unlock()
 }
 
@@ -77,6 +80,10 @@ func (s *idempotence) answered() bool {
 func (s *idempotence) requestBump() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.transactional {
+		s.bumpAtEnd = true
+		return false
+	}
 	s.bumpWanted = true
 	return s.maybeBumpLocked()
 }
@@ -86,12 +93,20 @@ func (s *idempotence) maybeBumpLocked() bool {
 		return false
 	}
 	s.bumpWanted = false
-	if s.epoch == math.MaxInt16 || s.transactional {
+	if s.epoch == math.MaxInt16 {
 		s.needInit = true // the metadata goroutine asks for a new id
 		return false
 	}
 	s.epoch++
 	return true
+}
+
+// txnBumpDue reports whether a transactional producer must bump its epoch with
+// InitProducerId before its next transaction.
+func (s *idempotence) txnBumpDue() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bumpAtEnd
 }
 
 // nextSequence returns seq advanced by n records; sequences wrap from 2147483647 to 0, as

@@ -106,7 +106,7 @@ func TestSequenceWrap(t *testing.T) {
 	p := newProducer(t, Config{BootstrapServers: c.Addrs(), Linger: time.Millisecond, BatchSize: 100})
 	ctx := ctxTimeout(t, 20*time.Second)
 	// Learn the producer id, then plant the sequence before anything reaches the broker.
-	_, parts, err := p.topicParts(ctx, "wrap")
+	_, parts, err := p.topicParts(ctx, "wrap", 0, time.Now().Add(10*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -182,7 +182,7 @@ func (m *metadata) fetch() (bool, error) {
 				return true, fmt.Errorf("no broker answered: %w", errors.Join(errs...))
 			}
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), m.p.cfg.RequestTimeout)
+		ctx, cancel := context.WithTimeout(m.p.ctx, m.p.cfg.RequestTimeout)
 		err := m.conn.Call(ctx, req, &resp)
 		cancel()
 		if err != nil {
@@ -214,7 +214,7 @@ func (m *metadata) initProducerID() error {
 		req.ProducerID, req.ProducerEpoch = pid, epoch
 	}
 	var resp wire.InitProducerIDResponse
-	ctx, cancel := context.WithTimeout(context.Background(), m.p.cfg.RequestTimeout)
+	ctx, cancel := context.WithTimeout(m.p.ctx, m.p.cfg.RequestTimeout)
 	err := m.conn.Call(ctx, req, &resp)
 	cancel()
 	if err != nil {
@@ -238,6 +238,7 @@ func (m *metadata) initProducerID() error {
 // apply installs a metadata answer: broker addresses, partitions and their leaders.
 func (m *metadata) apply(resp *wire.MetadataResponse) (unresolved bool) {
 	p := m.p
+	var gone []*partition // partitions of recreated topics that the new topic lacks
 	p.stats.metadataRefreshes.Add(1)
 	brokers := make(map[int32]string, len(resp.Brokers))
 	for _, b := range resp.Brokers {
@@ -267,15 +268,18 @@ func (m *metadata) apply(resp *wire.MetadataResponse) (unresolved bool) {
 		}
 		ts.err.Store(nil)
 		id := t.TopicID
-		ts.id.Store(&id)
+		prevID := ts.id.Swap(&id)
 		if len(t.Partitions) == 0 {
 			unresolved = true
 			continue
 		}
 		old := ts.parts.Load()
+		// A new topic id is a new topic under the old name (deleted and created again): its
+		// partitions replace the old ones. Otherwise partitions are never removed.
+		recreated := old != nil && prevID != nil && *prevID != (wire.UUID{}) && id != (wire.UUID{}) && *prevID != id
 		n := len(t.Partitions)
-		if old != nil && len(*old) > n {
-			n = len(*old) // partitions are never removed from a topic
+		if old != nil && len(*old) > n && !recreated {
+			n = len(*old)
 		}
 		parts := make([]*partition, n)
 		if old != nil {
@@ -300,11 +304,26 @@ func (m *metadata) apply(resp *wire.MetadataResponse) (unresolved bool) {
 		}
 		if old == nil || len(*old) != n {
 			ts.parts.Store(&parts)
-			if ts.sticky.Load() == nil {
+			if ts.sticky.Load() == nil || recreated {
 				ts.sticky.Store(newStickyState(n))
+			}
+		}
+		if recreated && len(*old) > n {
+			for _, pa := range (*old)[n:] {
+				pa.gone.Store(true) // an answer for a batch in flight ends it for good
+				gone = append(gone, pa)
 			}
 		}
 	}
 	p.assignPartitions()
+	if len(gone) > 0 {
+		// Their records were for partitions the topic no longer has.
+		p.failBatches(failWaiting, fmt.Errorf("%w: the topic was recreated without this partition", wire.ErrUnknownTopicOrPartition),
+			func(fn func(*partition)) {
+				for _, pa := range gone {
+					fn(pa)
+				}
+			})
+	}
 	return unresolved
 }

@@ -52,11 +52,14 @@ type Producer struct {
 	draining atomic.Int32 // > 0 while Flush or Close wants everything sent now
 	progress notifier     // notified after each batch completes
 
-	closed   atomic.Bool
-	closing  chan struct{} // closed when Close starts: blocked sends give up
-	stop     chan struct{} // closed when the goroutines must end
-	stopOnce sync.Once
-	wg       sync.WaitGroup
+	closed    atomic.Bool
+	closing   chan struct{} // closed when Close starts: blocked sends give up
+	stop      chan struct{} // closed when the goroutines must end
+	stopOnce  sync.Once
+	ctx       context.Context // ends with stop: bounds dials and requests of our goroutines
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup // every goroutine but the completion goroutine
+	completed chan struct{}  // closed when the completion goroutine ends
 }
 
 // New validates cfg and starts a producer. It does not wait for the cluster: the first
@@ -69,9 +72,11 @@ func New(cfg Config) (*Producer, error) {
 	p := &Producer{
 		cfg:     s,
 		sinks:   map[int32]*sink{},
-		closing: make(chan struct{}),
-		stop:    make(chan struct{}),
+		closing:   make(chan struct{}),
+		stop:      make(chan struct{}),
+		completed: make(chan struct{}),
 	}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
 	if s.Compression != compress.None {
 		if p.compressor, err = compress.NewCompressor(s.Compression, s.level); err != nil {
 			return nil, fmt.Errorf("producer: %w", err)
@@ -81,7 +86,7 @@ func New(cfg Config) (*Producer, error) {
 	p.mem.limit = s.BufferMemory
 	// batch.size is where a batch is sealed; buffers start no larger than a request can be
 	// (batch.size may be up to 2 GiB) and grow by append if a batch needs more.
-	p.bufs.size = min(s.BatchSize, s.MaxRequestSize) + wire.RecordBatchHeaderSize + recordOverhead
+	p.bufs.size = min(s.BatchSize, s.MaxRequestSize) + recordOverhead
 	p.batches.New = func() any { return new(batch) }
 	p.done.wake = make(chan struct{}, 1)
 	p.meta = newMetadata(p)
@@ -89,7 +94,7 @@ func New(cfg Config) (*Producer, error) {
 	if s.TransactionalID != "" {
 		p.txn = newTransactions(p)
 	}
-	p.wg.Add(2)
+	p.wg.Add(1)
 	go p.meta.run()
 	go p.complete()
 	p.meta.requestRefresh()
@@ -164,9 +169,12 @@ func (p *Producer) send(ctx context.Context, rec *Record, cb Callback, fut *Futu
 		return fmt.Errorf("%w: empty topic", ErrInvalidRecord)
 	}
 	if p.txn != nil {
-		if err := p.txn.checkSend(); err != nil {
+		if err := p.txn.checkSend(); err != nil { // fail fast; beginSend decides
 			return err
 		}
+	}
+	if n, ok := rec.Partition.Get(); ok && n < 0 {
+		return fmt.Errorf("%w: partition %d", ErrInvalidRecord, n)
 	}
 	for i := range rec.Headers {
 		if !utf8.ValidString(rec.Headers[i].Key) {
@@ -185,7 +193,16 @@ func (p *Producer) send(ctx context.Context, rec *Record, cb Callback, fut *Futu
 		ts = rec.Timestamp.UnixMilli()
 	}
 
-	t, parts, err := p.topicParts(ctx, rec.Topic)
+	// max.block.ms bounds the whole send: the wait for metadata and the wait for memory.
+	var deadline time.Time
+	if p.cfg.MaxBlock > 0 {
+		deadline = time.Now().Add(p.cfg.MaxBlock)
+	}
+	want := int32(0)
+	if n, ok := rec.Partition.Get(); ok {
+		want = n
+	}
+	t, parts, err := p.topicParts(ctx, rec.Topic, want, deadline)
 	if err != nil {
 		return err
 	}
@@ -203,7 +220,7 @@ func (p *Producer) send(ctx context.Context, rec *Record, cb Callback, fut *Futu
 	if idx < 0 || int(idx) >= len(parts) {
 		return fmt.Errorf("%w: partition %d of topic %q, which has %d", ErrInvalidRecord, idx, rec.Topic, len(parts))
 	}
-	if err := p.mem.acquire(ctx, int64(size), p.cfg.MaxBlock, p.closing); err != nil {
+	if err := p.mem.acquire(ctx, int64(size), deadline, p.closing, p.inCompletion); err != nil {
 		if errors.Is(err, ErrBufferFull) {
 			return fmt.Errorf("%w: %d bytes buffered after waiting max.block.ms (%v)", ErrBufferFull, p.mem.used.Load(), p.cfg.MaxBlock)
 		}
@@ -211,7 +228,13 @@ func (p *Producer) send(ctx context.Context, rec *Record, cb Callback, fut *Futu
 	}
 	pa := parts[idx]
 	if p.txn != nil {
-		p.txn.addPartition(pa)
+		// From here to the append, commit and abort wait for this send: the record is in
+		// the transaction that was open when it was checked, or fails.
+		if err := p.txn.beginSend(pa); err != nil {
+			p.mem.release(int64(size))
+			return err
+		}
+		defer p.txn.endSend()
 	}
 	wake, ok := pa.appendRecord(p, rec, ts, size, cb, fut)
 	if !ok {
@@ -224,26 +247,28 @@ func (p *Producer) send(ctx context.Context, rec *Record, cb Callback, fut *Futu
 	return nil
 }
 
-// topicParts returns the topic's state and partitions, waiting for its metadata up to
-// max.block.ms when it is not known yet.
-func (p *Producer) topicParts(ctx context.Context, name string) (*topicState, []*partition, error) {
+// topicParts returns the topic's state and partitions, waiting for its metadata until
+// deadline (max.block.ms; zero: no wait) when it is not known yet, or when it has no
+// partition want yet (a partition just added, as the Java client waits for it).
+func (p *Producer) topicParts(ctx context.Context, name string, want int32, deadline time.Time) (*topicState, []*partition, error) {
 	v, ok := p.topics.Load(name)
 	if !ok {
 		v, _ = p.topics.LoadOrStore(name, &topicState{name: name})
 	}
 	t := v.(*topicState)
-	if parts := t.parts.Load(); parts != nil {
+	if parts := t.parts.Load(); parts != nil && int(want) < len(*parts) {
 		return t, *parts, nil
 	}
 	var timeout <-chan time.Time
-	if p.cfg.MaxBlock > 0 {
-		timer := time.NewTimer(p.cfg.MaxBlock)
+	if !deadline.IsZero() {
+		timer := time.NewTimer(time.Until(deadline))
 		defer timer.Stop()
 		timeout = timer.C
 	}
 	for {
 		updated := p.meta.updated.wait()
-		if parts := t.parts.Load(); parts != nil {
+		parts := t.parts.Load()
+		if parts != nil && int(want) < len(*parts) {
 			return t, *parts, nil
 		}
 		if e := t.err.Load(); e != nil {
@@ -253,13 +278,17 @@ func (p *Producer) topicParts(ctx context.Context, name string) (*topicState, []
 			return t, nil, &PartitionError{Topic: name, Partition: -1, Err: err}
 		}
 		p.meta.requestRefresh()
-		if p.cfg.MaxBlock <= 0 {
-			return t, nil, fmt.Errorf("%w: no metadata for topic %q and max.block.ms is 0", ErrTimeout, name)
+		missing := fmt.Sprintf("topic %q not present in metadata", name)
+		if parts != nil {
+			missing = fmt.Sprintf("partition %d not present in metadata of topic %q, which has %d", want, name, len(*parts))
+		}
+		if deadline.IsZero() {
+			return t, nil, fmt.Errorf("%w: %s and max.block.ms is 0", ErrTimeout, missing)
 		}
 		select {
 		case <-updated:
 		case <-timeout:
-			return t, nil, fmt.Errorf("%w: topic %q not present in metadata after max.block.ms (%v)", ErrTimeout, name, p.cfg.MaxBlock)
+			return t, nil, fmt.Errorf("%w: %s after max.block.ms (%v)", ErrTimeout, missing, p.cfg.MaxBlock)
 		case <-ctx.Done():
 			return t, nil, ctx.Err()
 		case <-p.closing:
@@ -363,124 +392,6 @@ func (p *Producer) forEachPartition(fn func(*partition)) {
 	})
 }
 
-// batchDone ends one attempt to send b with err (nil for success). A failed attempt is
-// retried when retriable, and retries and delivery.timeout.ms allow, with b keeping its
-// place in its partition; otherwise b is done, and completes once every earlier batch of
-// its partition has.
-func (p *Producer) batchDone(b *batch, err error, retriable bool) {
-	pa := b.part
-	var ke *wire.Error
-	isKafka := errors.As(err, &ke)
-	refresh := err != nil && retriable && (!isKafka || ke.RefreshMetadata)
-	bump := false
-	pa.mu.Lock()
-	pa.inFlight--
-	b.state = batchDone
-	if isKafka && ke.Code == wire.ErrDuplicateSequenceNumber.Code {
-		err, b.baseOffset = nil, -1 // already written; its offset is unknown
-	}
-	switch {
-	case err == nil:
-	case isKafka && (ke.Code == wire.ErrOutOfOrderSequenceNumber.Code || ke.Code == wire.ErrUnknownProducerID.Code):
-		b.maybeWritten = false // the broker holds nothing from this sequence on
-	case !isKafka || ke.Code == wire.ErrRequestTimedOut.Code || ke.Code == wire.ErrNotEnoughReplicasAfterAppend.Code:
-		b.maybeWritten = true
-	}
-	if isKafka && p.cfg.idempotent && (ke.Code == wire.ErrOutOfOrderSequenceNumber.Code || ke.Code == wire.ErrUnknownProducerID.Code) {
-		// Behind an unfinished earlier batch the gap is expected: resend in order. At the
-		// head, the broker lost or never had our sequence: bump the epoch (KIP-360).
-		retriable = true
-		bump = !pa.earlierUnfinishedLocked(b)
-	}
-	if err != nil && retriable && p.stopping() {
-		err = fmt.Errorf("%w before delivery (last error: %w)", ErrClosed, err)
-	} else if err != nil && retriable {
-		b.attempts++
-		if b.attempts <= p.cfg.Retries && time.Since(b.created) < p.cfg.DeliveryTimeout {
-			b.state = batchQueued
-			b.err = err
-			p.stats.recordsRetried.Add(int64(b.count))
-			b.retryAt = time.Now().Add(p.backoff(b.attempts))
-			pa.rewind = true
-			p.logDebug("retrying batch", "topic", pa.topic.name, "partition", pa.id, "attempt", b.attempts, "error", err)
-		}
-	}
-	var failed error // b may be recycled as soon as it is handed over: keep what we need
-	txnChanged := false
-	if b.state == batchDone {
-		p.batchStats(b, err)
-		if err != nil {
-			switch {
-			case !retriable || p.stopping():
-			case b.attempts > p.cfg.Retries:
-				err = fmt.Errorf("%w (after %d retries)", err, p.cfg.Retries)
-			default:
-				err = fmt.Errorf("%w: delivery.timeout.ms (%v) passed; last error: %w", ErrTimeout, p.cfg.DeliveryTimeout, err)
-			}
-			b.err = &PartitionError{Topic: pa.topic.name, Partition: pa.id, Err: err}
-			failed = b.err
-			// The transaction must be abortable before anyone can see this failure.
-			txnChanged = p.txn != nil && p.txn.markFailed(failed)
-			// The partition's sequence numbers now have a gap, or an unknown outcome.
-			bump = bump || p.cfg.idempotent && b.stamped
-		} else {
-			b.err = nil
-			if b.pid == pa.seqPID && b.epoch == pa.seqEpoch {
-				pa.seqAcked = true
-			}
-		}
-		p.popDoneLocked(pa)
-	}
-	pa.mu.Unlock()
-	if txnChanged {
-		p.txn.failUnsentBecause(failed)
-	}
-	if bump {
-		p.logWarn("producer epoch bump needed", "topic", pa.topic.name, "partition", pa.id, "error", err)
-	}
-	if p.cfg.idempotent {
-		woke := p.idem.answered()
-		if bump {
-			woke = p.idem.requestBump() || woke
-		}
-		if woke {
-			p.pokeAll()
-		}
-	}
-	if refresh {
-		p.meta.requestRefresh()
-	}
-}
-
-// batchStats counts a batch that is done, and tells the hooks.
-func (p *Producer) batchStats(b *batch, err error) {
-	if err != nil {
-		p.stats.recordsFailed.Add(int64(b.count))
-	} else {
-		p.stats.recordsSent.Add(int64(b.count))
-		p.stats.batchesSent.Add(1)
-		p.stats.batchBytes.Add(int64(len(b.wireBuf)))
-		p.stats.uncompressedBytes.Add(int64(len(b.buf)))
-	}
-	if p.cfg.Hooks != nil {
-		p.cfg.Hooks.OnBatchDone(b.part.topic.name, b.part.id, int(b.count), len(b.wireBuf), err)
-	}
-}
-
-// earlierUnfinishedLocked reports whether a batch before b in its partition has no outcome
-// yet. b.part.mu is held.
-func (pa *partition) earlierUnfinishedLocked(b *batch) bool {
-	for _, q := range pa.queue {
-		if q == b {
-			return false
-		}
-		if q.state != batchDone {
-			return true
-		}
-	}
-	return false
-}
-
 // stopping reports whether Close has given up on delivering.
 func (p *Producer) stopping() bool {
 	select {
@@ -491,124 +402,18 @@ func (p *Producer) stopping() bool {
 	}
 }
 
-// completionQueue carries completed batches to the completion goroutine. It never blocks
-// the pusher; its length is bounded by buffer.memory, which completed batches still hold.
-type completionQueue struct {
-	mu    sync.Mutex
-	items []*batch
-	wake  chan struct{}
-}
-
-func (q *completionQueue) push(b *batch) {
-	q.mu.Lock()
-	q.items = append(q.items, b)
-	q.mu.Unlock()
-	select {
-	case q.wake <- struct{}{}:
-	default:
-	}
-}
-
-// complete is the completion goroutine: it calls callbacks and fills futures in order,
-// releases buffer memory and recycles batches.
-func (p *Producer) complete() {
-	defer p.wg.Done()
-	var work []*batch
-	for {
-		select {
-		case <-p.done.wake:
-		case <-p.stop:
-			// Close stops us only after every batch completed and was handed over.
-			p.done.mu.Lock()
-			work, p.done.items = p.done.items, work[:0]
-			p.done.mu.Unlock()
-			for _, b := range work {
-				p.finishBatch(b)
-			}
-			return
-		}
-		p.done.mu.Lock()
-		work, p.done.items = p.done.items, work[:0]
-		p.done.mu.Unlock()
-		for i, b := range work {
-			p.finishBatch(b)
-			work[i] = nil
-		}
-	}
-}
-
-// finishBatch delivers the outcome of every record of b.
-func (p *Producer) finishBatch(b *batch) {
-	p.mem.release(b.memBytes)
-	topic, part := b.part.topic.name, b.part.id
-	for i := range b.comps {
-		c := &b.comps[i]
-		md := RecordMetadata{Topic: topic, Partition: part, Offset: -1}
-		if b.err == nil && b.baseOffset >= 0 {
-			md.Offset = b.baseOffset + int64(c.index)
-		}
-		ts := c.ts
-		if b.logAppendTime > 0 {
-			ts = b.logAppendTime
-		}
-		md.Timestamp = time.UnixMilli(ts)
-		if p.cfg.Hooks != nil {
-			p.cfg.Hooks.OnRecordDone(md, b.err)
-		}
-		switch {
-		case c.fut != nil:
-			c.fut.md, c.fut.err = md, b.err
-			close(c.fut.done)
-		case c.cb != nil:
-			c.cb(md, b.err)
-		}
-	}
-	pa := b.part
-	p.recycle(b)
-	pa.mu.Lock()
-	pa.completed++
-	pa.mu.Unlock()
-	p.progress.notify()
-}
-
-// expireStale fails batches that waited longer than delivery.timeout.ms without an
-// answer: those of partitions without a reachable leader, or stuck behind retries. A
-// partition with a batch in flight waits for its answer first, so order is kept.
-func (p *Producer) expireStale() {
-	now := time.Now()
-	bump := false
-	p.forEachPartition(func(pa *partition) {
-		pa.mu.Lock()
-		defer pa.mu.Unlock()
-		if pa.inFlight > 0 {
-			return
-		}
-		if pa.open != nil && now.Sub(pa.open.created) >= p.cfg.DeliveryTimeout {
-			pa.sealLocked()
-		}
-		for _, b := range pa.queue {
-			if now.Sub(b.created) < p.cfg.DeliveryTimeout {
-				break
-			}
-			cause := fmt.Errorf("%w: delivery.timeout.ms (%v) passed", ErrTimeout, p.cfg.DeliveryTimeout)
-			if b.err != nil {
-				cause = fmt.Errorf("%w; last error: %w", cause, b.err)
-			}
-			b.state = batchDone
-			b.err = &PartitionError{Topic: pa.topic.name, Partition: pa.id, Err: cause}
-			p.batchStats(b, b.err)
-			bump = bump || p.cfg.idempotent && b.stamped
-		}
-		p.popDoneLocked(pa)
-	})
-	if bump && p.idem.requestBump() {
-		p.pokeAll()
-	}
-}
-
 // Flush sends every record sent before it and waits until each is acknowledged or failed,
-// or until ctx ends.
+// or until ctx ends. It returns nil when every record has its outcome, whether or not some
+// failed: learn of failures from each record's Future or callback, or from
+// [Stats].RecordsFailed. From a callback or hook it fails with [ErrInCallback].
 func (p *Producer) Flush(ctx context.Context) error {
+	if p.inCompletion() {
+		return fmt.Errorf("%w: Flush", ErrInCallback)
+	}
+	return p.flush(ctx)
+}
+
+func (p *Producer) flush(ctx context.Context) error {
 	p.draining.Add(1)
 	defer p.draining.Add(-1)
 	type mark struct {
@@ -656,6 +461,10 @@ func (p *Producer) pokeAll() {
 // [ErrClosed]. When ctx ends before everything is delivered, records still buffered or in
 // flight fail with ErrClosed. Close waits for every goroutine of the producer to end. It may
 // be called more than once; later calls return nil.
+//
+// Called from a callback or hook, Close cannot wait for the callbacks' goroutine, which is
+// its own: as the Java client does, it closes at once, without flushing; the records not yet
+// delivered fail with ErrClosed, and their callbacks run after the calling one returns.
 func (p *Producer) Close(ctx context.Context) error {
 	if !p.closed.CompareAndSwap(false, true) {
 		return nil
@@ -669,38 +478,27 @@ func (p *Producer) Close(ctx context.Context) error {
 		//lint:ignore SA2001 the empty critical section is the barrier
 		pa.mu.Unlock()
 	})
-	err := p.Flush(ctx)
-	p.stopOnce.Do(func() { close(p.stop) })
-	p.wg.Wait()
+	inCallback := p.inCompletion()
+	var err error
+	if !inCallback {
+		err = p.flush(ctx)
+	}
+	p.stopOnce.Do(func() {
+		close(p.stop)
+		p.cancel()
+	})
+	p.wg.Wait() // no goroutine but the completion goroutine waits for it
 	if p.txn != nil {
 		p.txn.close()
 	}
-	// Every goroutine is gone. Deliver the outcomes still queued, then fail what was not
-	// delivered, in partition order.
-	p.done.mu.Lock()
-	finished := p.done.items
-	p.done.items = nil
-	p.done.mu.Unlock()
-	for _, b := range finished {
-		p.finishBatch(b)
+	// Every goroutine that could answer a batch is gone: what has no outcome fails.
+	p.failBatches(failClosed, ErrClosed, p.forEachPartition)
+	if inCallback {
+		return nil // the completion goroutine delivers the rest once this callback returns
 	}
-	var left []*batch
-	p.forEachPartition(func(pa *partition) {
-		pa.mu.Lock()
-		pa.sealLocked()
-		for _, b := range pa.queue {
-			if b.state != batchDone {
-				b.err = &PartitionError{Topic: pa.topic.name, Partition: pa.id, Err: ErrClosed}
-				p.batchStats(b, b.err)
-			}
-		}
-		left = append(left, pa.queue...)
-		pa.queue = nil
-		pa.mu.Unlock()
-	})
-	for _, b := range left {
-		p.finishBatch(b)
-	}
+	<-p.completed
+	// Deliver what was handed over after the completion goroutine's last look.
+	p.runItems(p.done.take(nil))
 	return err
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/gregor-kafka/producer/internal/testutil"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -225,8 +226,11 @@ func TestKeyedPartitionsMatchJava(t *testing.T) {
 	if err != nil || md.Partition != 2 {
 		t.Fatalf("explicit partition: %+v %v", md, err)
 	}
-	// Out of range is an error before anything is sent.
-	if err := p.Send(ctx, Record{Topic: "keys", Partition: ToPartition(10)}).Wait(ctx); !errors.Is(err, ErrInvalidRecord) {
+	// A partition the topic does not have is waited for, up to max.block.ms, then fails
+	// before anything is sent (as the Java client: it may have been added meanwhile).
+	p2 := newProducer(t, Config{BootstrapServers: c.Addrs(), MaxBlock: 300 * time.Millisecond})
+	if err := p2.Send(ctx, Record{Topic: "keys", Partition: ToPartition(10)}).Wait(ctx); !errors.Is(err, ErrTimeout) ||
+		!strings.Contains(err.Error(), "partition 10 not present") {
 		t.Fatalf("partition 10 of 10: %v", err)
 	}
 }

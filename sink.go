@@ -28,8 +28,10 @@ type sink struct {
 	latency latencyHist
 
 	// Owned by the sink goroutine.
-	conn  *conn.Conn
-	calls sync.Pool // *produceCall
+	conn      *conn.Conn
+	dialFails int       // dials failed in a row
+	redialAt  time.Time // no dial before then
+	calls     sync.Pool // *produceCall
 }
 
 func newSink(p *Producer, node int32, addr string) *sink {
@@ -92,15 +94,11 @@ func (s *sink) ensureConn() (*conn.Conn, error) {
 		s.conn = nil
 		p.stats.connErrors.Add(1)
 		p.logWarn("connection to broker lost", "node", s.node, "addr", addr, "error", err)
-		if p.cfg.Hooks != nil {
-			p.cfg.Hooks.OnBrokerDisconnect(s.node, addr, err)
-		}
+		p.hookEvent(hookEvent{kind: evBrokerDisconnect, node: s.node, addr: addr, err: err})
 	}
 	start := time.Now()
 	c, err := p.dial(addr)
-	if p.cfg.Hooks != nil {
-		p.cfg.Hooks.OnBrokerConnect(s.node, addr, time.Since(start), err)
-	}
+	p.hookEvent(hookEvent{kind: evBrokerConnect, node: s.node, addr: addr, d: time.Since(start), err: err})
 	if err != nil {
 		p.stats.connErrors.Add(1)
 		p.logWarn("connecting to broker failed", "node", s.node, "addr", addr, "error", err)
@@ -113,7 +111,7 @@ func (s *sink) ensureConn() (*conn.Conn, error) {
 }
 
 // drain sends what is ready, as long as in-flight slots are free. It returns when it
-// should run again even if nobody wakes it (a linger or backoff deadline), or zero.
+// should run again even if nobody wakes it (a linger, backoff or redial deadline), or zero.
 func (s *sink) drain() time.Time {
 	var next time.Time
 	later := func(t time.Time) {
@@ -124,6 +122,10 @@ func (s *sink) drain() time.Time {
 	for {
 		if len(*s.parts.Load()) == 0 {
 			s.closeIdle(later)
+			return next
+		}
+		if now := time.Now(); now.Before(s.redialAt) {
+			later(s.redialAt)
 			return next
 		}
 		select {
@@ -139,7 +141,34 @@ func (s *sink) drain() time.Time {
 			return next
 		}
 		c, err := s.ensureConn()
-		s.send(call, c, err)
+		if err != nil {
+			s.unreachable(call, err)
+			later(s.redialAt)
+			return next
+		}
+		s.dialFails = 0
+		s.send(call, c)
+	}
+}
+
+// unreachable puts the batches of call back, unsent: as in the Java client, batches wait
+// for a broker that cannot be reached (delivery.timeout.ms bounds them) and no attempt is
+// counted, since nothing was written. Wrong credentials or certificates cannot heal by
+// waiting: an authentication failure fails what waits for this broker, as the Java client
+// aborts its batches.
+func (s *sink) unreachable(call *produceCall, err error) {
+	p := s.p
+	for _, b := range call.batches {
+		p.unsend(b)
+	}
+	clear(call.batches)
+	call.batches = call.batches[:0]
+	<-s.slots
+	s.calls.Put(call)
+	s.dialFails++
+	s.redialAt = time.Now().Add(p.backoff(s.dialFails))
+	if errors.Is(err, ErrAuthentication) {
+		s.failAll(err)
 	}
 }
 
@@ -187,95 +216,23 @@ func (s *sink) collect(call *produceCall, later func(time.Time)) bool {
 		if pa.leader.Load() != s.node || p.txn != nil && !pa.txnAdded.Load() {
 			continue
 		}
-		pa.mu.Lock()
-		if pa.rewind {
-			if pa.inFlight > 0 {
-				pa.mu.Unlock()
-				continue
-			}
-			pa.rewind = false
-		}
-		if pa.inFlight >= perPartition || pa.inFlight > 0 && !pa.seqAcked {
-			pa.mu.Unlock()
-			continue
-		}
-		// Only the oldest perPartition batches of the queue may be out: then no more than
-		// four batches can be written after the oldest unacknowledged one, and a retry of it
-		// is still in the broker's window of five for deduplication.
-		var b *batch
-		for i, q := range pa.queue {
-			if i >= perPartition {
-				break
-			}
-			if q.state == batchQueued {
-				b = q
-				break
-			}
-		}
-		if b == nil && pa.open != nil && len(pa.queue) < perPartition {
-			if deadline := pa.open.created.Add(p.cfg.Linger); flushing || !deadline.After(now) {
-				b = pa.open
-				pa.sealLocked()
-			} else {
-				later(deadline)
-			}
-		}
+		b, restamp, seq := p.takeBatch(pa, now, flushing, perPartition, pid, epoch, size, later)
 		if b == nil {
-			pa.mu.Unlock()
 			continue
 		}
-		if b.retryAt.After(now) {
-			later(b.retryAt)
-			pa.mu.Unlock()
-			continue
-		}
-		n := len(b.buf)
-		if b.wireBuf != nil {
-			n = len(b.wireBuf)
-		}
-		if size > 0 && size+n+64 > p.cfg.MaxRequestSize {
-			pa.mu.Unlock()
-			continue
-		}
-		// Choose the header stamp: sequences count per (producer id, epoch) and restart at
-		// 0 after a bump, once the batches stamped before it are answered. A batch that
-		// may have been written keeps its stamp, as in the Java client: restamped, the
-		// broker could not tell it is a duplicate.
-		restamp := !b.stamped
-		seq := int32(-1)
-		// It keeps it only while its partition still numbers in its epoch: once an earlier
-		// batch moved the partition to the new epoch, the broker refuses the old one (47).
-		keep := b.stamped && (b.pid == pid && b.epoch == epoch ||
-			b.maybeWritten && b.pid == pa.seqPID && b.epoch == pa.seqEpoch)
-		if p.cfg.idempotent && !keep {
-			if pa.seqPID != pid || pa.seqEpoch != epoch {
-				if pa.inFlight > 0 {
-					pa.mu.Unlock()
-					continue
-				}
-				pa.seqPID, pa.seqEpoch, pa.nextSeq, pa.seqAcked = pid, epoch, 0, false
-			}
-			seq = pa.nextSeq
-			pa.nextSeq = nextSequence(pa.nextSeq, b.count)
-			restamp = true
-		}
-		size += n + 64
-		b.state = batchInFlight
-		pa.inFlight++
-		pa.mu.Unlock()
 		if p.cfg.idempotent {
 			p.idem.sent()
 		}
-
 		if b.wireBuf == nil {
 			if err := p.encode(b); err != nil {
-				p.batchDone(b, fmt.Errorf("compressing batch: %w", err), false)
+				p.attemptDone(b, fmt.Errorf("compressing batch: %w", err), false)
 				continue
 			}
 		}
 		if restamp {
 			p.stamp(b, pid, epoch, seq)
 		}
+		size += len(b.wireBuf) + 64
 		call.batches = append(call.batches, b)
 	}
 	return len(call.batches) > 0
@@ -283,36 +240,18 @@ func (s *sink) collect(call *produceCall, later func(time.Time)) bool {
 
 // failAll fails every batch of the sink's partitions that is not in flight with err.
 func (s *sink) failAll(err error) {
-	for _, pa := range *s.parts.Load() {
-		pa.mu.Lock()
-		pa.sealLocked()
-		for _, b := range pa.queue {
-			if b.state == batchQueued {
-				b.state = batchDone
-				b.err = &PartitionError{Topic: pa.topic.name, Partition: pa.id, Err: err}
-			}
+	s.p.failBatches(failWaiting, err, func(fn func(*partition)) {
+		for _, pa := range *s.parts.Load() {
+			fn(pa)
 		}
-		s.p.popDoneLocked(pa)
-		pa.mu.Unlock()
-	}
+	})
 }
 
-// send builds the Produce request of call and writes it on c. When there is no connection
-// (dialErr), the batches fail with that retriable error and back off.
-func (s *sink) send(call *produceCall, c *conn.Conn, dialErr error) {
+// send builds the Produce request of call and writes it on c.
+func (s *sink) send(call *produceCall, c *conn.Conn) {
 	p := s.p
 	call.conn = c
 	p.stats.inFlight.Add(1) // until the answer (complete or fail)
-	if c == nil {
-		// Wrong credentials or certificates cannot heal by retrying: fail what waits for
-		// this broker, as the Java client aborts its batches on authentication errors.
-		auth := errors.Is(dialErr, ErrAuthentication)
-		call.fail(dialErr, !auth)
-		if auth {
-			s.failAll(dialErr)
-		}
-		return
-	}
 	version, err := c.Version(wire.KeyProduce)
 	if err != nil {
 		call.fail(err, false)
@@ -395,9 +334,7 @@ type produceCall struct {
 func (call *produceCall) HandleResponse(body []byte, err error) {
 	latency := time.Since(call.sentAt)
 	call.s.latency.observe(latency)
-	if h := call.s.p.cfg.Hooks; h != nil {
-		h.OnProduceRequest(call.s.node, call.bytes, latency, err)
-	}
+	call.s.p.hookEvent(hookEvent{kind: evProduceRequest, node: call.s.node, bytes: call.bytes, d: latency, err: err})
 	if err == nil {
 		if err = call.resp.Decode(body, call.version); err != nil {
 			err = fmt.Errorf("decoding Produce v%d response: %w", call.version, err)
@@ -415,7 +352,7 @@ func (call *produceCall) HandleResponse(body []byte, err error) {
 func (call *produceCall) fail(err error, retriable bool) {
 	call.s.p.stats.inFlight.Add(-1) // before any batch completes, so Flush never sees it
 	for _, b := range call.batches {
-		call.s.p.batchDone(b, err, retriable)
+		call.s.p.attemptDone(b, err, retriable)
 	}
 	call.release()
 }
@@ -427,25 +364,25 @@ func (call *produceCall) complete() {
 	for _, b := range call.batches {
 		if p.cfg.Acks == AcksNone {
 			b.baseOffset, b.logAppendTime = -1, -1
-			p.batchDone(b, nil, false)
+			p.attemptDone(b, nil, false)
 			continue
 		}
 		pr := call.find(b)
 		if pr == nil {
-			p.batchDone(b, fmt.Errorf("broker answered without partition %s-%d", b.part.topic.name, b.part.id), true)
+			p.attemptDone(b, fmt.Errorf("broker answered without partition %s-%d", b.part.topic.name, b.part.id), true)
 			continue
 		}
 		b.baseOffset, b.logAppendTime = pr.BaseOffset, pr.LogAppendTimeMs
 		err := wire.ErrorForCode(pr.ErrorCode)
 		if err == nil {
-			p.batchDone(b, nil, false)
+			p.attemptDone(b, nil, false)
 			continue
 		}
 		retriable := err.(*wire.Error).Retriable
 		if pr.ErrorMessage != nil && *pr.ErrorMessage != "" {
 			err = fmt.Errorf("%w: %s", err, *pr.ErrorMessage)
 		}
-		p.batchDone(b, err, retriable)
+		p.attemptDone(b, err, retriable)
 	}
 	call.release()
 }
@@ -501,7 +438,7 @@ func (p *Producer) dial(addr string) (*conn.Conn, error) {
 	if err := p.authBackoff(); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.RequestTimeout)
+	ctx, cancel := context.WithTimeout(p.ctx, p.cfg.RequestTimeout)
 	defer cancel()
 	c, err := conn.Dial(ctx, addr, p.connOptions())
 	p.noteDial(err)

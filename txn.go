@@ -18,17 +18,22 @@ import (
 // non-transactional producer, or anything after a fatal error.
 var ErrTransactionState = errors.New("producer: invalid transaction state")
 
-// Transaction states.
+// Transaction states. Only this file changes a transaction's state, through the named
+// operations below: InitTransactions (uninitialized → ready), BeginTransaction (ready → in
+// transaction), markFailed (in transaction or committing → abortable; anything → fatal for
+// fencing and authorization errors), endTransaction (in transaction → committing → ready;
+// in transaction or abortable → aborting → ready).
 const (
 	txnUninitialized = iota
 	txnReady
 	txnInTransaction
-	txnEnding
-	txnAbortable // a send failed: the transaction can only be aborted
-	txnFatal     // fenced or not authorized: the producer can only be closed
+	txnCommitting // CommitTransaction under way, or interrupted before its outcome was known
+	txnAborting   // AbortTransaction likewise
+	txnAbortable  // a send failed: the transaction can only be aborted
+	txnFatal      // fenced or not authorized: the producer can only be closed
 )
 
-var txnStateNames = [...]string{"uninitialized", "ready", "in transaction", "ending", "abortable", "fatal"}
+var txnStateNames = [...]string{"uninitialized", "ready", "in transaction", "committing", "aborting", "abortable", "fatal"}
 
 // transactions is the transactional state of a producer with a transactional.id (KIP-98):
 // the coordinator, the state machine, and the partitions added to the ongoing transaction.
@@ -36,20 +41,25 @@ type transactions struct {
 	p  *Producer
 	id string
 
-	mu      sync.Mutex
-	state   int
-	err     error // why the state is abortable or fatal
-	v2      bool  // the coordinator speaks transactions V2 (KIP-890): partitions join implicitly
-	pending map[*partition]bool
-	inTxn   []*partition
-	adding  bool // an AddPartitionsToTxn is under way
-	coord   *conn.Conn
+	mu       sync.Mutex
+	state    int
+	err      error      // why the state is abortable or fatal
+	v2       bool       // the coordinator speaks transactions V2 (KIP-890): partitions join implicitly
+	sending  int        // sends between beginSend and endSend
+	sendDone *sync.Cond // on mu: signalled when sending drops to 0
+	endSent  bool       // the ending transaction's EndTxn was answered (an interrupted end resumes after it)
+	pending  map[*partition]bool
+	inTxn    []*partition
+	adding   bool // an AddPartitionsToTxn is under way
+	coord    *conn.Conn
 
 	callMu sync.Mutex // one coordinator request at a time
 }
 
 func newTransactions(p *Producer) *transactions {
-	return &transactions{p: p, id: p.cfg.TransactionalID, pending: map[*partition]bool{}}
+	t := &transactions{p: p, id: p.cfg.TransactionalID, pending: map[*partition]bool{}}
+	t.sendDone = sync.NewCond(&t.mu)
+	return t
 }
 
 // stateErrLocked is the error for op in the current state; t.mu is held.
@@ -70,9 +80,11 @@ func (t *transactions) fail(err error) {
 	}
 }
 
-// failUnsentBecause fails the unsent batches because the transaction must abort for cause.
+// failUnsentBecause fails the batches that got no sequence numbers yet, because the
+// transaction must abort for cause. Numbered batches are still sent (and aborted with the
+// transaction), so that no sequence gap is left behind.
 func (t *transactions) failUnsentBecause(cause error) {
-	t.failUnsent(fmt.Errorf("%w: the transaction must abort because of: %w", ErrTransactionState, cause))
+	t.p.failBatches(failUnnumbered, fmt.Errorf("%w: the transaction must abort because of: %w", ErrTransactionState, cause), t.p.forEachPartition)
 }
 
 // markFailed is the state change of fail, without failing unsent batches; it takes only
@@ -87,28 +99,11 @@ func (t *transactions) markFailed(err error) bool {
 	case isFatalTxnError(err):
 		t.state, t.err = txnFatal, err
 		return true
-	case t.state == txnInTransaction || t.state == txnEnding:
+	case t.state == txnInTransaction || t.state == txnCommitting:
 		t.state, t.err = txnAbortable, err
 		return true
 	}
 	return false
-}
-
-// failUnsent fails every batch of the producer that is not in flight.
-func (t *transactions) failUnsent(err error) {
-	t.p.forEachPartition(func(pa *partition) {
-		pa.mu.Lock()
-		pa.sealLocked()
-		for _, b := range pa.queue {
-			if b.state == batchQueued {
-				b.state = batchDone
-				b.err = &PartitionError{Topic: pa.topic.name, Partition: pa.id, Err: err}
-				t.p.batchStats(b, b.err)
-			}
-		}
-		t.p.popDoneLocked(pa)
-		pa.mu.Unlock()
-	})
 }
 
 func isFatalTxnError(err error) bool {
@@ -138,7 +133,9 @@ func (p *Producer) InitTransactions(ctx context.Context) error {
 		return err
 	}
 	t.mu.Lock()
-	t.state = txnReady
+	if t.state == txnUninitialized {
+		t.state = txnReady
+	}
 	t.mu.Unlock()
 	return nil
 }
@@ -161,63 +158,94 @@ func (p *Producer) BeginTransaction() error {
 
 // CommitTransaction sends every record of the transaction, then commits it. If a record
 // failed, the transaction cannot commit: the error is returned and only AbortTransaction is
-// possible.
+// possible. When ctx ends before the commit's outcome is known, CommitTransaction returns
+// an error wrapping ctx's and the transaction stays committing: call CommitTransaction
+// again to learn the outcome (nothing else is allowed meanwhile), as with the Java client.
+// From a callback or hook it fails with [ErrInCallback].
 func (p *Producer) CommitTransaction(ctx context.Context) error {
 	return p.endTransaction(ctx, true)
 }
 
 // AbortTransaction ends the transaction without committing: its records are never seen by
-// read_committed consumers. Records not yet acknowledged are still sent first.
+// read_committed consumers. Records that got no sequence numbers yet fail at once with
+// [ErrTransactionState]; those already numbered are still sent first, so that the next
+// transaction finds no gap. When a record's sequence was lost during the transaction, the
+// abort bumps the producer epoch (KIP-360). As with CommitTransaction, an abort interrupted
+// by ctx is resumed by calling AbortTransaction again.
 func (p *Producer) AbortTransaction(ctx context.Context) error {
 	return p.endTransaction(ctx, false)
 }
 
 func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 	t := p.txn
-	op := map[bool]string{true: "CommitTransaction", false: "AbortTransaction"}[commit]
+	op, ending := "AbortTransaction", txnAborting
+	if commit {
+		op, ending = "CommitTransaction", txnCommitting
+	}
 	if t == nil {
 		return fmt.Errorf("%w: %s without transactional.id", ErrTransactionState, op)
 	}
+	if p.inCompletion() {
+		return fmt.Errorf("%w: %s", ErrInCallback, op)
+	}
 	t.mu.Lock()
 	switch {
+	case t.state == ending: // resuming an interrupted end
 	case t.state == txnInTransaction, t.state == txnAbortable && !commit:
+		t.state, t.endSent = ending, false
+		// Sends that passed their check append before the flush below; later ones fail.
+		for t.sending > 0 {
+			t.sendDone.Wait()
+		}
+	case t.state == txnCommitting || t.state == txnAborting:
+		defer t.mu.Unlock()
+		return fmt.Errorf("%w: %s while %s: the previous call did not finish; call it again",
+			ErrTransactionState, op, txnStateNames[t.state])
 	default:
 		defer t.mu.Unlock()
 		return t.stateErrLocked(op)
 	}
-	wasAbortable := t.state == txnAbortable
-	t.state = txnEnding
 	t.mu.Unlock()
 
-	if !commit { // what was not sent is not sent: it would only be aborted
-		t.failUnsent(fmt.Errorf("%w: transaction aborted", ErrTransactionState))
+	if !commit { // what was not numbered is not sent: it would only be aborted
+		p.failBatches(failUnnumbered, fmt.Errorf("%w: transaction aborted", ErrTransactionState), p.forEachPartition)
 	}
-	if err := p.Flush(ctx); err != nil {
-		t.backTo(wasAbortable, nil)
-		return err
+	if err := p.flush(ctx); err != nil {
+		return fmt.Errorf("producer: %s interrupted before the transaction's records were sent; call it again: %w", op, err)
 	}
 	t.mu.Lock()
-	failed := t.err
-	if commit && failed != nil {
-		t.state = txnAbortable
-		t.mu.Unlock()
-		return fmt.Errorf("producer: transaction cannot commit: %w", failed)
+	if commit && t.state != txnCommitting {
+		defer t.mu.Unlock()
+		return fmt.Errorf("producer: transaction cannot commit: %w", t.stateErrLocked(op))
 	}
-	added := len(t.inTxn) > 0
+	added, endSent := len(t.inTxn) > 0, t.endSent
 	t.mu.Unlock()
 
-	if added {
+	if added && !endSent {
 		if err := t.endTxn(ctx, commit); err != nil {
-			t.fail(err)
-			t.backTo(true, err)
+			if ctx.Err() != nil {
+				return fmt.Errorf("%w: %s: the outcome is not known yet; call it again to learn it: %w", ErrTimeout, op, err)
+			}
+			t.mu.Lock()
+			if t.state == ending {
+				t.state, t.err = txnAbortable, err
+			}
+			t.mu.Unlock()
+			t.fail(err) // fatal errors stay fatal
 			return err
 		}
+		t.mu.Lock()
+		t.endSent = true
+		t.mu.Unlock()
 	}
-	// A sequence problem during the transaction needs a new epoch before the next one
+	// A sequence lost during the transaction needs a new epoch before the next one
 	// (KIP-360): InitProducerId with the current id and epoch.
-	if p.idem.wantsInit() {
+	if p.idem.txnBumpDue() {
 		pid, epoch, _, _ := p.idem.current()
 		if err := t.initProducerID(ctx, pid, epoch); err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("%w: %s: the epoch bump after the transaction did not finish; call it again: %w", ErrTimeout, op, err)
+			}
 			t.fail(err)
 			return err
 		}
@@ -228,56 +256,48 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 	}
 	t.inTxn = t.inTxn[:0]
 	clear(t.pending)
-	t.state, t.err = txnReady, nil
+	t.state, t.err, t.endSent = txnReady, nil, false
 	t.mu.Unlock()
 	return nil
 }
 
-// backTo returns to in-transaction or abortable after an interrupted end.
-func (t *transactions) backTo(abortable bool, err error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.state != txnEnding {
-		return
-	}
-	t.state = txnInTransaction
-	if abortable {
-		t.state = txnAbortable
-		if err != nil {
-			t.err = err
-		}
-	}
-}
-
-// checkSend reports whether a record may be sent now.
+// checkSend reports whether a record may be sent now; beginSend decides, this fails fast.
 func (t *transactions) checkSend() error {
 	t.mu.Lock()
-	state, err := t.state, t.err
-	t.mu.Unlock()
-	switch state {
+	defer t.mu.Unlock()
+	return t.sendErrLocked()
+}
+
+func (t *transactions) sendErrLocked() error {
+	switch t.state {
 	case txnInTransaction:
 		return nil
 	case txnAbortable, txnFatal:
-		return fmt.Errorf("%w: sending while %s (because of: %w)", ErrTransactionState, txnStateNames[state], err)
+		return fmt.Errorf("%w: sending while %s (because of: %w)", ErrTransactionState, txnStateNames[t.state], t.err)
+	case txnCommitting, txnAborting:
+		return fmt.Errorf("%w: sending while %s (call BeginTransaction after it)", ErrTransactionState, txnStateNames[t.state])
 	}
 	return fmt.Errorf("%w: sending outside a transaction (call BeginTransaction)", ErrTransactionState)
 }
 
-// addPartition makes sure pa joins the ongoing transaction before its first batch is sent:
-// with transactions V2 the Produce request adds it, otherwise AddPartitionsToTxn does.
-func (t *transactions) addPartition(pa *partition) {
-	if pa.txnAdded.Load() {
-		return
-	}
+// beginSend admits a send into the ongoing transaction and makes sure pa joins it before its
+// first batch is sent: with transactions V2 the Produce request adds it, otherwise
+// AddPartitionsToTxn does. Until endSend, commit and abort wait, so the record cannot miss
+// the transaction it was admitted to.
+func (t *transactions) beginSend(pa *partition) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if err := t.sendErrLocked(); err != nil {
+		return err
+	}
+	t.sending++
 	if pa.txnAdded.Load() || t.pending[pa] {
-		return
+		return nil
 	}
 	if t.v2 {
 		pa.txnAdded.Store(true)
 		t.inTxn = append(t.inTxn, pa)
-		return
+		return nil
 	}
 	t.pending[pa] = true
 	if !t.adding {
@@ -285,6 +305,17 @@ func (t *transactions) addPartition(pa *partition) {
 		t.p.wg.Add(1)
 		go t.addPending()
 	}
+	return nil
+}
+
+// endSend ends what beginSend admitted.
+func (t *transactions) endSend() {
+	t.mu.Lock()
+	t.sending--
+	if t.sending == 0 {
+		t.sendDone.Broadcast()
+	}
+	t.mu.Unlock()
 }
 
 // addPending sends AddPartitionsToTxn for the pending partitions until none is left.
@@ -304,7 +335,7 @@ func (t *transactions) addPending() {
 		}
 		t.mu.Unlock()
 
-		ctx, cancel := context.WithTimeout(context.Background(), t.p.cfg.RequestTimeout)
+		ctx, cancel := context.WithTimeout(t.p.ctx, t.p.cfg.RequestTimeout)
 		err := t.addPartitions(ctx, batch)
 		cancel()
 		switch {
@@ -312,7 +343,7 @@ func (t *transactions) addPending() {
 			attempt = 0
 		case isRetriableTxnError(err) && !t.p.stopping():
 			select {
-			case <-time.After(t.p.backoff(attempt)):
+			case <-time.After(t.retryBackoff(err, attempt)):
 			case <-t.p.stop:
 			}
 		default:
@@ -324,16 +355,35 @@ func (t *transactions) addPending() {
 	}
 }
 
+// isRetriableTxnError reports whether a coordinator request that failed with err may be
+// sent again: retriable broker errors, and any failure of the connection (the coordinator
+// is found again), as the Java client re-sends coordinator requests after a disconnect.
 func isRetriableTxnError(err error) bool {
 	var ke *wire.Error
 	if errors.As(err, &ke) {
 		return ke.Retriable
 	}
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, conn.ErrClosed) || errors.Is(err, conn.ErrRequestTimeout) || errors.Is(err, errNoCoordinator)
+	return errors.Is(err, errCoordinatorLost) || errors.Is(err, errNoCoordinator)
 }
 
-var errNoCoordinator = errors.New("producer: transaction coordinator not available")
+var (
+	errNoCoordinator   = errors.New("producer: transaction coordinator not available")
+	errCoordinatorLost = errors.New("producer: connection to the transaction coordinator lost")
+)
+
+// addPartitionsBackoff is the wait before retrying an AddPartitionsToTxn refused with
+// CONCURRENT_TRANSACTIONS: the previous transaction's markers are being written, which
+// takes milliseconds, so the Java client retries after 20 ms rather than retry.backoff.ms.
+const addPartitionsBackoff = 20 * time.Millisecond
+
+// retryBackoff is the wait before attempt+1 of a coordinator request that failed with err.
+func (t *transactions) retryBackoff(err error, attempt int) time.Duration {
+	d := t.p.backoff(attempt)
+	if errors.Is(err, wire.ErrConcurrentTransactions) {
+		d = min(d, addPartitionsBackoff)
+	}
+	return d
+}
 
 // addPartitions sends one AddPartitionsToTxn (v0–3, the client form) for parts.
 func (t *transactions) addPartitions(ctx context.Context, parts []*partition) error {
@@ -469,6 +519,9 @@ func (t *transactions) call(ctx context.Context, req wire.Request, resp wire.Res
 		}
 		t.mu.Unlock()
 		c.Abort(err)
+		if ctx.Err() == nil {
+			return fmt.Errorf("%w: %w", errCoordinatorLost, err)
+		}
 		return err
 	}
 	return nil

@@ -1,0 +1,403 @@
+package producer
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gregor-kafka/producer/wire"
+)
+
+// This file owns a batch's life. Every change of a batch's state, and of the partition
+// fields that track it (queue, inFlight, rewind, sequence numbering), is one of the named
+// transitions below; the sink, the answer handler, the expiry sweep, the transaction code and
+// Close call them and write no state themselves.
+//
+//	open ──seal──▶ queued ──take──▶ in flight ──attemptDone──▶ done ──popDone──▶ completed
+//	                 ▲  │               │  │                     ▲
+//	                 │  │               │  └──unsend (not sent)──┘ (back to queued)
+//	                 │  │               └──attemptDone (retry)───▶ queued
+//	                 │  └──failBatches (expired, fatal, abort, close)──▶ done
+//	open ──failBatches──▶ done
+//
+// A batch is done when its outcome is known, and completed (callbacks run, Stats and hooks
+// told, memory released) once every earlier batch of its partition is: completion happens in
+// partition order on the completion goroutine, the only goroutine that runs user code.
+
+// Batch states.
+const (
+	batchQueued   uint8 = iota // sealed, waiting to be sent (or sent again)
+	batchInFlight              // in a Produce request awaiting its answer
+	batchDone                  // outcome known; completed once every earlier batch is
+)
+
+// sealLocked moves the open batch, if any, to the queue. pa.mu is held.
+func (pa *partition) sealLocked() {
+	if pa.open != nil {
+		pa.queue = append(pa.queue, pa.open)
+		pa.open = nil
+	}
+}
+
+// takeBatch is the take transition: it picks the batch of pa to send next, if any may go
+// now, marks it in flight and numbers it. perPartition is how many batches of pa may be in
+// flight; pid and epoch are the producer id and epoch to stamp with (-1 without
+// idempotence). It returns the batch, whether its header must be (re)written and with which
+// base sequence; or nil, noting in later when to look again.
+func (p *Producer) takeBatch(pa *partition, now time.Time, flushing bool, perPartition int, pid int64, epoch int16,
+	size int, later func(time.Time)) (b *batch, restamp bool, seq int32) {
+	pa.mu.Lock()
+	defer pa.mu.Unlock()
+	if pa.rewind {
+		if pa.inFlight > 0 {
+			return nil, false, 0
+		}
+		pa.rewind = false
+	}
+	if pa.inFlight >= perPartition || pa.inFlight > 0 && !pa.seqAcked {
+		return nil, false, 0
+	}
+	// Only the oldest perPartition batches of the queue may be out: then no more than four
+	// batches can be written after the oldest unacknowledged one, and a retry of it is still
+	// in the broker's window of five for deduplication.
+	for i, q := range pa.queue {
+		if i >= perPartition {
+			break
+		}
+		if q.state == batchQueued {
+			b = q
+			break
+		}
+	}
+	if b == nil && pa.open != nil && len(pa.queue) < perPartition {
+		if deadline := pa.open.created.Add(p.cfg.Linger); flushing || !deadline.After(now) {
+			b = pa.open
+			pa.sealLocked()
+		} else {
+			later(deadline)
+		}
+	}
+	if b == nil {
+		return nil, false, 0
+	}
+	if b.retryAt.After(now) {
+		later(b.retryAt)
+		return nil, false, 0
+	}
+	n := len(b.buf)
+	if b.wireBuf != nil {
+		n = len(b.wireBuf)
+	}
+	if size > 0 && size+n+64 > p.cfg.MaxRequestSize {
+		return nil, false, 0
+	}
+	// Sequences count per (producer id, epoch) and restart at 0 after a bump, once the
+	// batches stamped before it are answered. A batch that may have been written keeps its
+	// stamp, as in the Java client: restamped, the broker could not tell it is a duplicate.
+	// It keeps it only while its partition still numbers in its epoch: once an earlier batch
+	// moved the partition to the new epoch, the broker refuses the old one (47).
+	restamp = !b.stamped
+	seq = -1
+	keep := b.stamped && (b.pid == pid && b.epoch == epoch ||
+		b.maybeWritten && b.pid == pa.seqPID && b.epoch == pa.seqEpoch)
+	if p.cfg.idempotent && !keep {
+		if pa.seqPID != pid || pa.seqEpoch != epoch {
+			if pa.inFlight > 0 {
+				return nil, false, 0
+			}
+			pa.seqPID, pa.seqEpoch, pa.nextSeq, pa.seqAcked = pid, epoch, 0, false
+		}
+		seq = pa.nextSeq
+		pa.nextSeq = nextSequence(pa.nextSeq, b.count)
+		restamp = true
+	}
+	b.state = batchInFlight
+	pa.inFlight++
+	return b, restamp, seq
+}
+
+// unsend is the transition of a batch taken for a request that was never written (its
+// broker could not be reached): back to queued, as if never taken. No attempt is counted
+// and nothing may have been written; its stamp stays valid for the next take.
+func (p *Producer) unsend(b *batch) {
+	pa := b.part
+	pa.mu.Lock()
+	pa.inFlight--
+	b.state = batchQueued
+	pa.mu.Unlock()
+	if p.cfg.idempotent && p.idem.answered() {
+		p.pokeAll()
+	}
+}
+
+// attemptDone ends one attempt to send b with err (nil for success). A failed attempt is
+// retried when retriable, and retries and delivery.timeout.ms allow, with b keeping its
+// place in its partition; otherwise b is done.
+func (p *Producer) attemptDone(b *batch, err error, retriable bool) {
+	pa := b.part
+	var ke *wire.Error
+	isKafka := errors.As(err, &ke)
+	refresh := err != nil && retriable && (!isKafka || ke.RefreshMetadata)
+	seqLost := isKafka && (ke.Code == wire.ErrOutOfOrderSequenceNumber.Code || ke.Code == wire.ErrUnknownProducerID.Code)
+	bump, retrying := false, false
+	pa.mu.Lock()
+	pa.inFlight--
+	b.state = batchDone
+	if isKafka && ke.Code == wire.ErrDuplicateSequenceNumber.Code {
+		err, b.baseOffset = nil, -1 // already written; its offset is unknown
+	}
+	switch {
+	case err == nil:
+	case seqLost:
+		b.maybeWritten = false // the broker holds nothing from this sequence on
+	case !isKafka || ke.Code == wire.ErrRequestTimedOut.Code || ke.Code == wire.ErrNotEnoughReplicasAfterAppend.Code:
+		b.maybeWritten = true
+	}
+	if seqLost && p.cfg.idempotent {
+		// Behind an unfinished earlier batch the gap is expected: resend in order. At the
+		// head, the broker lost or never had our sequence (KIP-360): an idempotent producer
+		// bumps its epoch and resends; a transactional one cannot renumber inside a
+		// transaction, so the batch fails, the transaction must abort, and the abort bumps.
+		behind := pa.earlierUnfinishedLocked(b)
+		retriable = behind || p.txn == nil
+		bump = !behind
+	}
+	if err != nil && retriable && pa.gone.Load() {
+		retriable = false
+	}
+	if err != nil && retriable && p.stopping() {
+		err = fmt.Errorf("%w before delivery (last error: %w)", ErrClosed, err)
+	} else if err != nil && retriable {
+		b.attempts++
+		if b.attempts <= p.cfg.Retries && time.Since(b.created) < p.cfg.DeliveryTimeout {
+			b.state = batchQueued
+			b.err = err
+			p.stats.recordsRetried.Add(int64(b.count))
+			b.retryAt = time.Now().Add(p.backoff(b.attempts))
+			pa.rewind = true
+			retrying = true
+		}
+	}
+	txnChanged := false
+	var failed error
+	topic, part, attempts := pa.topic.name, pa.id, b.attempts // b may be recycled once handed over
+	if b.state == batchDone {
+		if err != nil {
+			switch {
+			case !retriable || p.stopping():
+			case b.attempts > p.cfg.Retries:
+				err = fmt.Errorf("%w (after %d retries)", err, p.cfg.Retries)
+			default:
+				err = fmt.Errorf("%w: delivery.timeout.ms (%v) passed; last error: %w", ErrTimeout, p.cfg.DeliveryTimeout, err)
+			}
+			failed = &PartitionError{Topic: pa.topic.name, Partition: pa.id, Err: err}
+			b.err = failed
+			// The transaction must be abortable before anyone can see this failure.
+			txnChanged = p.txn != nil && p.txn.markFailed(failed)
+			// The partition's sequence numbers now have a gap, or an unknown outcome.
+			bump = bump || p.cfg.idempotent && b.stamped
+		} else {
+			b.err = nil
+			if b.pid == pa.seqPID && b.epoch == pa.seqEpoch {
+				pa.seqAcked = true
+			}
+		}
+		p.popDoneLocked(pa)
+	}
+	pa.mu.Unlock()
+
+	if retrying {
+		p.logDebug("retrying batch", "topic", topic, "partition", part, "attempt", attempts, "error", err)
+	}
+	if bump {
+		p.logWarn("producer epoch bump needed", "topic", topic, "partition", part, "error", err)
+	}
+	if txnChanged {
+		p.txn.failUnsentBecause(failed)
+	}
+	if p.cfg.idempotent {
+		woke := p.idem.answered()
+		if bump {
+			woke = p.idem.requestBump() || woke
+		}
+		if woke {
+			p.pokeAll()
+		}
+	}
+	if refresh {
+		p.meta.requestRefresh()
+	}
+}
+
+// earlierUnfinishedLocked reports whether a batch before b in its partition has no outcome
+// yet. b.part.mu is held.
+func (pa *partition) earlierUnfinishedLocked(b *batch) bool {
+	for _, q := range pa.queue {
+		if q == b {
+			return false
+		}
+		if q.state != batchDone {
+			return true
+		}
+	}
+	return false
+}
+
+// failScope says which batches of a partition failBatches fails.
+type failScope uint8
+
+const (
+	// failUnnumbered fails the batches that never got sequence numbers (never stamped),
+	// the open batch included: a transaction that must abort. Numbered batches are still
+	// sent, as Java's abortUndrainedBatches leaves them, so that no sequence gap is left.
+	failUnnumbered failScope = iota
+	// failWaiting fails every batch not in flight, the open batch included: errors that no
+	// retry can heal (authentication, a fatal InitProducerId error), and Close giving up.
+	failWaiting
+	// failExpired fails the batches at the head of a partition that waited longer than
+	// delivery.timeout.ms, when none of the partition is in flight (order is kept: an
+	// answer may still come for a batch in flight).
+	failExpired
+	// failClosed fails every batch without an outcome, in flight included: Close, once
+	// every goroutine that could answer one is gone.
+	failClosed
+)
+
+// failBatches is the one way to fail batches that are not in flight: it ends them with
+// cause (wrapped with their partition), makes the transaction abortable, asks for an epoch
+// bump when a numbered batch fails, and hands them to completion, which tells Stats, hooks
+// and callbacks. It is called by the expiry sweep (failExpired), a fatal idempotence error
+// and an authentication failure (failWaiting, the sink's partitions), a transaction that
+// must abort (failUnnumbered, every partition), a topic that lost partitions (failWaiting)
+// and Close (failClosed). No lock may be held.
+func (p *Producer) failBatches(scope failScope, cause error, each func(func(*partition))) {
+	now := time.Now()
+	bump := false
+	var txnFailed error
+	txnChanged := false
+	each(func(pa *partition) {
+		pa.mu.Lock()
+		defer pa.mu.Unlock()
+		if scope == failExpired {
+			if pa.inFlight > 0 {
+				return
+			}
+			if pa.open != nil && now.Sub(pa.open.created) >= p.cfg.DeliveryTimeout {
+				pa.sealLocked()
+			}
+		} else {
+			pa.sealLocked()
+		}
+		for _, b := range pa.queue {
+			if b.state == batchInFlight && scope == failClosed {
+				pa.inFlight--
+			} else if b.state != batchQueued {
+				continue // done already (kept for order), or in flight: its answer decides
+			}
+			err := cause
+			switch scope {
+			case failExpired:
+				if now.Sub(b.created) < p.cfg.DeliveryTimeout {
+					err = nil
+					break
+				}
+				err = fmt.Errorf("%w: delivery.timeout.ms (%v) passed", ErrTimeout, p.cfg.DeliveryTimeout)
+				if b.err != nil {
+					err = fmt.Errorf("%w; last error: %w", err, b.err)
+				}
+			case failUnnumbered:
+				if b.stamped {
+					continue
+				}
+			}
+			if err == nil {
+				break // expiry: the first batch still in time ends the sweep of pa
+			}
+			b.state = batchDone
+			b.err = &PartitionError{Topic: pa.topic.name, Partition: pa.id, Err: err}
+			bump = bump || p.cfg.idempotent && b.stamped
+			if p.txn != nil && !txnChanged {
+				// Abortable before anyone can see the failure.
+				txnChanged, txnFailed = p.txn.markFailed(b.err), b.err
+			}
+		}
+		p.popDoneLocked(pa)
+	})
+	if txnChanged {
+		p.txn.failUnsentBecause(txnFailed)
+	}
+	if bump && p.idem.requestBump() {
+		p.pokeAll()
+	}
+}
+
+// expireStale fails the batches that waited longer than delivery.timeout.ms without an
+// answer: those of partitions without a reachable leader, or stuck behind retries.
+func (p *Producer) expireStale() {
+	p.failBatches(failExpired, nil, p.forEachPartition)
+}
+
+// popDoneLocked hands the batches at the head of the queue whose outcome is known to the
+// completion goroutine, in order. pa.mu is held.
+func (p *Producer) popDoneLocked(pa *partition) {
+	n := 0
+	for n < len(pa.queue) && pa.queue[n].state == batchDone {
+		p.done.pushBatch(pa.queue[n])
+		pa.queue[n] = nil
+		n++
+	}
+	if n > 0 {
+		pa.queue = pa.queue[n:]
+	}
+}
+
+// finishBatch completes b on the completion goroutine: Stats and OnBatchDone, then every
+// record's OnRecordDone and callback or future, in order; then its memory is released.
+func (p *Producer) finishBatch(b *batch) {
+	p.mem.release(b.memBytes)
+	p.batchStats(b)
+	topic, part := b.part.topic.name, b.part.id
+	for i := range b.comps {
+		c := &b.comps[i]
+		md := RecordMetadata{Topic: topic, Partition: part, Offset: -1}
+		if b.err == nil && b.baseOffset >= 0 {
+			md.Offset = b.baseOffset + int64(c.index)
+		}
+		ts := c.ts
+		if b.logAppendTime > 0 {
+			ts = b.logAppendTime
+		}
+		md.Timestamp = time.UnixMilli(ts)
+		if p.cfg.Hooks != nil {
+			p.cfg.Hooks.OnRecordDone(md, b.err)
+		}
+		switch {
+		case c.fut != nil:
+			c.fut.md, c.fut.err = md, b.err
+			close(c.fut.done)
+		case c.cb != nil:
+			c.cb(md, b.err)
+		}
+	}
+	pa := b.part
+	p.recycle(b)
+	pa.mu.Lock()
+	pa.completed++
+	pa.mu.Unlock()
+	p.progress.notify()
+}
+
+// batchStats counts a completed batch and tells the hooks.
+func (p *Producer) batchStats(b *batch) {
+	if b.err != nil {
+		p.stats.recordsFailed.Add(int64(b.count))
+	} else {
+		p.stats.recordsSent.Add(int64(b.count))
+		p.stats.batchesSent.Add(1)
+		p.stats.batchBytes.Add(int64(len(b.wireBuf)))
+		p.stats.uncompressedBytes.Add(int64(len(b.buf)))
+	}
+	if p.cfg.Hooks != nil {
+		p.cfg.Hooks.OnBatchDone(b.part.topic.name, b.part.id, int(b.count), len(b.wireBuf), b.err)
+	}
+}
