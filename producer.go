@@ -70,8 +70,8 @@ func New(cfg Config) (*Producer, error) {
 		return nil, err
 	}
 	p := &Producer{
-		cfg:     s,
-		sinks:   map[int32]*sink{},
+		cfg:       s,
+		sinks:     map[int32]*sink{},
 		closing:   make(chan struct{}),
 		stop:      make(chan struct{}),
 		completed: make(chan struct{}),
