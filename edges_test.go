@@ -1,0 +1,588 @@
+package producer
+
+// Tests of delivery guarantees at the edges (issue 16): each pins down one defect that the
+// batch lifecycle and transaction state machine once let through.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gregor-kafka/producer/internal/testutil"
+	"github.com/gregor-kafka/producer/kafkatest"
+	"github.com/gregor-kafka/producer/wire"
+)
+
+// waitFor polls cond until it holds or ctx ends.
+func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("waiting for %s: %v", what, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// An acknowledged batch keeps its outcome when an earlier batch of its partition expires:
+// only the earlier one times out, and nothing is counted twice.
+func TestExpiryKeepsAcknowledgedBatch(t *testing.T) {
+	c := newCluster(t, kafkatest.SeedTopic("exp", 1))
+	var batches atomic.Int64
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), Linger: -1, RequestTimeout: 300 * time.Millisecond,
+		DeliveryTimeout: 700 * time.Millisecond, RetryBackoff: 5 * time.Second, RetryBackoffMax: 5 * time.Second,
+		Hooks: batchCounter{&batches}})
+	ctx := ctxTimeout(t, 20*time.Second)
+	if err := p.Send(ctx, Record{Topic: "exp", Value: []byte("warm-up")}).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A is written but its answer says REQUEST_TIMED_OUT (after a delay, so B is sent on the
+	// same connection meanwhile): A backs off for 5 s, past delivery.timeout.ms; B is acked.
+	c.InjectFault(kafkatest.Fault{Key: wire.KeyProduce, Broker: kafkatest.AnyBroker, Topic: "exp", Partition: 0,
+		ErrorCode: wire.ErrRequestTimedOut.Code, AppendAnyway: true, Delay: 100 * time.Millisecond, Times: 1})
+	a := p.Send(ctx, Record{Topic: "exp", Value: []byte("A")})
+	waitFor(t, ctx, "A sent", func() bool { return c.RequestCount(wire.KeyProduce) >= 2 })
+	b := p.Send(ctx, Record{Topic: "exp", Value: []byte("B")})
+	if err := a.Wait(ctx); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("A: %v, want a delivery timeout", err)
+	}
+	md, err := b.Get(ctx)
+	if err != nil {
+		t.Fatalf("B was acknowledged, yet completed with %v", err)
+	}
+	recs := c.Records("exp", 0)
+	if md.Offset < 0 || int(md.Offset) >= len(recs) || string(recs[md.Offset].Value) != "B" {
+		t.Fatalf("B reported at offset %d; log %d records", md.Offset, len(recs))
+	}
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := p.Stats()
+	if s.RecordsSent != 2 || s.RecordsFailed != 1 || batches.Load() != 3 {
+		t.Fatalf("stats sent %d failed %d, OnBatchDone %d times; want 2, 1, 3", s.RecordsSent, s.RecordsFailed, batches.Load())
+	}
+}
+
+type batchCounter struct{ n *atomic.Int64 }
+
+func (batchCounter) OnBrokerConnect(int32, string, time.Duration, error) {}
+func (batchCounter) OnBrokerDisconnect(int32, string, error)             {}
+func (batchCounter) OnProduceRequest(int32, int, time.Duration, error)   {}
+func (h batchCounter) OnBatchDone(string, int32, int, int, error)        { h.n.Add(1) }
+func (batchCounter) OnRecordDone(RecordMetadata, error)                  {}
+
+// txnSetup returns a cluster with topic "t" (partitions n), and an initialized
+// transactional producer on it.
+func txnSetup(t *testing.T, v2 bool, n int32, cfg Config, opts ...kafkatest.Option) (*kafkatest.Cluster, *Producer, context.Context) {
+	t.Helper()
+	c := newCluster(t, append([]kafkatest.Option{kafkatest.SeedTopic("t", n), kafkatest.TransactionsV2(v2)}, opts...)...)
+	cfg.BootstrapServers = c.Addrs()
+	if cfg.TransactionalID == "" {
+		cfg.TransactionalID = "edge"
+	}
+	p := newProducer(t, cfg)
+	ctx := ctxTimeout(t, 30*time.Second)
+	if err := p.InitTransactions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return c, p, ctx
+}
+
+// A transactional record that expires makes the transaction abortable: commit fails.
+func TestTxnExpiryFailsCommit(t *testing.T) {
+	for _, v2 := range []bool{false, true} {
+		t.Run(fmt.Sprintf("v2=%v", v2), func(t *testing.T) {
+			c, p, ctx := txnSetup(t, v2, 1, Config{RequestTimeout: 300 * time.Millisecond, DeliveryTimeout: time.Second,
+				RetryBackoff: 20 * time.Millisecond, RetryBackoffMax: 50 * time.Millisecond})
+			leader := c.Leader("t", 0)
+			if leader == c.TransactionCoordinator("edge") {
+				to := (leader + 1) % 3
+				if err := c.MoveLeader("t", 0, to); err != nil {
+					t.Fatal(err)
+				}
+				leader = to
+			}
+			if err := p.BeginTransaction(); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.StopBroker(leader); err != nil {
+				t.Fatal(err)
+			}
+			err := p.Send(ctx, Record{Topic: "t", Value: []byte("lost")}).Wait(ctx)
+			if !errors.Is(err, ErrTimeout) {
+				t.Fatalf("send: %v, want a delivery timeout", err)
+			}
+			if err := p.CommitTransaction(ctx); err == nil {
+				t.Fatal("a transaction whose record expired committed")
+			}
+			if err := c.StartBroker(leader); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.AbortTransaction(ctx); err != nil {
+				t.Fatal(err)
+			}
+			runTxn(t, ctx, p, c, "after")
+		})
+	}
+}
+
+// runTxn runs one transaction of three records to "t" and checks they commit.
+func runTxn(t *testing.T, ctx context.Context, p *Producer, c *kafkatest.Cluster, tag string) {
+	t.Helper()
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	var futs []*Future
+	for i := range 3 {
+		futs = append(futs, p.Send(ctx, Record{Topic: "t", Key: []byte{byte(i)}, Value: []byte(fmt.Sprintf("%s-%d", tag, i))}))
+	}
+	if err := p.CommitTransaction(ctx); err != nil {
+		t.Fatalf("%s: commit: %v", tag, err)
+	}
+	for i, f := range futs {
+		if err := f.Wait(ctx); err != nil {
+			t.Fatalf("%s: record %d: %v", tag, i, err)
+		}
+	}
+	n := 0
+	for _, v := range committedValues(c, "t") {
+		if len(v) > len(tag) && v[:len(tag)+1] == tag+"-" {
+			n++
+		}
+	}
+	if n != 3 {
+		t.Fatalf("%s: %d of 3 records committed", tag, n)
+	}
+}
+
+// OUT_OF_ORDER_SEQUENCE_NUMBER on a transactional producer fails the record at once and
+// makes the transaction abortable; the abort bumps the epoch and the next transaction works.
+func TestTxnSequenceErrorAbortsAndBumps(t *testing.T) {
+	for _, code := range []int16{wire.ErrOutOfOrderSequenceNumber.Code, wire.ErrUnknownProducerID.Code} {
+		t.Run(wire.ErrorForCode(code).Error(), func(t *testing.T) {
+			c, p, ctx := txnSetup(t, false, 2, Config{})
+			runTxn(t, ctx, p, c, "first")
+			if err := p.BeginTransaction(); err != nil {
+				t.Fatal(err)
+			}
+			c.InjectFault(kafkatest.Fault{Key: wire.KeyProduce, Broker: kafkatest.AnyBroker, Topic: "t", Partition: kafkatest.AnyPartition,
+				ErrorCode: code, Times: 1})
+			inits := c.RequestCount(wire.KeyInitProducerID)
+			err := p.Send(ctx, Record{Topic: "t", Value: []byte("gap")}).Wait(ctx)
+			var ke *KafkaError
+			if !errors.As(err, &ke) || ke.Code != code {
+				t.Fatalf("send: %v, want code %d", err, code)
+			}
+			if err := p.CommitTransaction(ctx); !errors.Is(err, ErrTransactionState) {
+				t.Fatalf("commit after a sequence error: %v", err)
+			}
+			if err := p.AbortTransaction(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if c.RequestCount(wire.KeyInitProducerID) != inits+1 {
+				t.Fatal("the abort did not bump the epoch with InitProducerId")
+			}
+			runTxn(t, ctx, p, c, "second")
+		})
+	}
+}
+
+// An abort leaves numbered batches to be sent: no sequence gap for the next transaction.
+func TestTxnAbortSendsNumberedBatches(t *testing.T) {
+	c, p, ctx := txnSetup(t, false, 1, Config{RetryBackoff: 300 * time.Millisecond, RetryBackoffMax: 300 * time.Millisecond})
+	runTxn(t, ctx, p, c, "first")
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	h := c.InjectFault(kafkatest.Fault{Key: wire.KeyProduce, Broker: kafkatest.AnyBroker, Topic: "t", Partition: 0,
+		ErrorCode: wire.ErrNotEnoughReplicas.Code, Times: 1})
+	f := p.Send(ctx, Record{Topic: "t", Value: []byte("numbered")})
+	waitFor(t, ctx, "the first attempt", func() bool { return h.Hits() == 1 })
+	if err := p.AbortTransaction(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Wait(ctx); err != nil {
+		t.Logf("the aborted record: %v", err) // sent or not, it is aborted
+	}
+	runTxn(t, ctx, p, c, "second")
+}
+
+// A Send that waits for metadata while the transaction commits does not slip in after it:
+// it fails with ErrTransactionState, and nothing is written outside a transaction.
+func TestTxnSendRacingCommit(t *testing.T) {
+	c, p, ctx := txnSetup(t, false, 1, Config{}, kafkatest.AutoCreateTopics(false))
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	metas := c.RequestCount(wire.KeyMetadata)
+	late := make(chan error, 1)
+	go func() { late <- p.Send(ctx, Record{Topic: "later", Value: []byte("v")}).Wait(ctx) }()
+	waitFor(t, ctx, "the send to wait for metadata", func() bool { return c.RequestCount(wire.KeyMetadata) > metas })
+	if err := p.CommitTransaction(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CreateTopic("later", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-late; !errors.Is(err, ErrTransactionState) {
+		t.Fatalf("a send admitted before the commit, appended after it: %v", err)
+	}
+	if recs := c.Records("later", 0); len(recs) != 0 {
+		t.Fatalf("%d records written outside a transaction", len(recs))
+	}
+}
+
+// Flush from a callback fails with ErrInCallback; Close from a callback returns without
+// waiting for itself, and the records still pending fail with ErrClosed.
+func TestFlushAndCloseFromCallback(t *testing.T) {
+	testutil.CheckNoLeaks(t)
+	c := newCluster(t, kafkatest.SeedTopic("cb", 1))
+	p, err := New(Config{BootstrapServers: c.Addrs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxTimeout(t, 20*time.Second)
+	flushErr := make(chan error, 1)
+	if err := p.SendAsync(ctx, Record{Topic: "cb", Value: []byte("1")}, func(_ RecordMetadata, err error) {
+		flushErr <- p.Flush(context.Background())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-flushErr; !errors.Is(err, ErrInCallback) {
+		t.Fatalf("Flush from a callback: %v", err)
+	}
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Close from a callback, with records still pending behind it.
+	c.InjectFault(kafkatest.Fault{Key: wire.KeyProduce, Broker: kafkatest.AnyBroker, Topic: "cb", Partition: 0,
+		Delay: 200 * time.Millisecond, Times: -1})
+	closed := make(chan error, 1)
+	var mu sync.Mutex
+	var outcomes []error
+	if err := p.SendAsync(ctx, Record{Topic: "cb", Value: []byte("2")}, func(_ RecordMetadata, err error) {
+		closed <- p.Close(context.Background())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 10; i++ {
+		_ = p.SendAsync(ctx, Record{Topic: "cb", Value: []byte("later")}, func(_ RecordMetadata, err error) {
+			mu.Lock()
+			outcomes = append(outcomes, err)
+			mu.Unlock()
+		})
+	}
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatalf("Close from a callback: %v", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("Close from a callback did not return")
+	}
+	if err := p.Close(ctx); err != nil { // waits for the callbacks to finish
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(outcomes) != 10 {
+		t.Fatalf("%d of 10 pending records got an outcome", len(outcomes))
+	}
+}
+
+// Hooks run with no lock of ours held: OnBatchDone may send to the same partition.
+type sendingHooks struct {
+	NoHooks
+	p    atomic.Pointer[Producer]
+	sent atomic.Int64
+}
+
+func (h *sendingHooks) OnBatchDone(topic string, _ int32, _ int, _ int, err error) {
+	if p := h.p.Load(); p != nil && topic == "hook" && h.sent.Add(1) <= 3 {
+		_ = p.SendAsync(context.Background(), Record{Topic: "hook", Value: []byte("from a hook")}, nil)
+		_ = p.Stats()
+	}
+}
+
+func TestHooksMayCallTheProducer(t *testing.T) {
+	c := newCluster(t, kafkatest.SeedTopic("hook", 1))
+	h := &sendingHooks{}
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), Hooks: h})
+	h.p.Store(p)
+	ctx := ctxTimeout(t, 20*time.Second)
+	if err := p.Send(ctx, Record{Topic: "hook", Value: []byte("first")}).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitForRecords(ctx, "hook", 4); err != nil {
+		t.Fatalf("records sent from OnBatchDone: %v", err)
+	}
+}
+
+// The fail-everything path (a fatal InitProducerId error) tells Stats and OnBatchDone too.
+type failHooks struct {
+	NoHooks
+	batchRecords, records atomic.Int64
+}
+
+func (h *failHooks) OnBatchDone(_ string, _ int32, n int, _ int, err error) {
+	if err != nil {
+		h.batchRecords.Add(int64(n))
+	}
+}
+func (h *failHooks) OnRecordDone(_ RecordMetadata, err error) {
+	if err != nil {
+		h.records.Add(1)
+	}
+}
+
+func TestFatalErrorObservedEverywhere(t *testing.T) {
+	c := newCluster(t, kafkatest.SeedTopic("fatal", 2))
+	c.InjectFault(kafkatest.Fault{Key: wire.KeyInitProducerID, Broker: kafkatest.AnyBroker, ErrorCode: wire.ErrClusterAuthorizationFailed.Code, Times: -1})
+	h := &failHooks{}
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), Hooks: h})
+	ctx := ctxTimeout(t, 20*time.Second)
+	const n = 20
+	var futs []*Future
+	for i := range n {
+		futs = append(futs, p.Send(ctx, Record{Topic: "fatal", Key: []byte{byte(i)}, Value: []byte("v")}))
+	}
+	for _, f := range futs {
+		if err := f.Wait(ctx); !errors.Is(err, wire.ErrClusterAuthorizationFailed) {
+			t.Fatalf("record: %v", err)
+		}
+	}
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := p.Stats(); s.RecordsFailed != n || h.batchRecords.Load() != n || h.records.Load() != n {
+		t.Fatalf("Stats.RecordsFailed %d, OnBatchDone records %d, OnRecordDone %d; want %d each",
+			s.RecordsFailed, h.batchRecords.Load(), h.records.Load(), n)
+	}
+}
+
+// Batches for a leader that cannot be reached wait for it (up to delivery.timeout.ms)
+// instead of spending their retries on dials.
+func TestUnreachableLeaderSpendsNoRetries(t *testing.T) {
+	c := newCluster(t, kafkatest.SeedTopic("down", 1))
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), Retries: 2, RetryBackoff: 10 * time.Millisecond,
+		RetryBackoffMax: 20 * time.Millisecond, RequestTimeout: 5 * time.Second, DeliveryTimeout: 30 * time.Second})
+	ctx := ctxTimeout(t, 30*time.Second)
+	if err := p.Send(ctx, Record{Topic: "down", Value: []byte("warm-up")}).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	leader := c.Leader("down", 0)
+	if err := c.StopBroker(leader); err != nil {
+		t.Fatal(err)
+	}
+	f := p.Send(ctx, Record{Topic: "down", Value: []byte("waits")})
+	// Many failed dials later (10-20 ms apart), the record still waits.
+	waitFor(t, ctx, "failed dials", func() bool { return p.Stats().ConnectionErrors >= 10 })
+	select {
+	case <-f.Done():
+		_, err := f.Get(ctx)
+		t.Fatalf("the record failed while its leader was unreachable: %v", err)
+	default:
+	}
+	if err := c.StartBroker(leader); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := p.Stats().RecordsRetried; r != 0 {
+		t.Fatalf("%d records counted as retried; nothing was sent", r)
+	}
+}
+
+// Close(ctx) ends a dial in progress: a broker that accepts and never answers does not hold
+// it for request.timeout.ms.
+func TestCloseInterruptsDial(t *testing.T) {
+	testutil.CheckNoLeaks(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // accepted, never answered
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	p, err := New(Config{BootstrapServers: []string{ln.Addr().String()}, RequestTimeout: time.Minute, DeliveryTimeout: 2 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxTimeout(t, 30*time.Second)
+	sendDone := make(chan error, 1)
+	go func() { sendDone <- p.Send(ctx, Record{Topic: "t", Value: []byte("v")}).Wait(ctx) }()
+	closeCtx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	returned := make(chan error, 1)
+	go func() { returned <- p.Close(closeCtx) }()
+	select {
+	case <-returned:
+	case <-time.After(15 * time.Second): // request.timeout.ms is a minute
+		t.Fatal("Close waited for a dial that never ends")
+	}
+	if err := <-sendDone; !errors.Is(err, ErrClosed) {
+		t.Fatalf("the waiting send: %v", err)
+	}
+}
+
+// batch.size bounds the whole batch, header included: with batch.size 1 MiB (a common
+// setting), full batches stay within the broker's message.max.bytes (1048588).
+func TestBatchSizeIncludesHeader(t *testing.T) {
+	c := newCluster(t, kafkatest.SeedTopic("big", 1))
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), BatchSize: 1 << 20, Linger: time.Second, MaxRequestSize: 4 << 20})
+	ctx := ctxTimeout(t, 60*time.Second)
+	var failed atomic.Int64
+	var firstErr atomic.Pointer[error]
+	for size := 990; size < 1010; size++ { // record sizes that end full batches at every offset
+		for range 1100 {
+			err := p.SendAsync(ctx, Record{Topic: "big", Value: make([]byte, size)}, func(_ RecordMetadata, err error) {
+				if err != nil && failed.Add(1) == 1 {
+					firstErr.Store(&err)
+				}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := p.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := failed.Load(); n > 0 {
+		t.Fatalf("%d records failed, the first with %v", n, *firstErr.Load())
+	}
+}
+
+// Coordinator requests are sent again after a dropped connection.
+func TestTxnCoordinatorDropsRetried(t *testing.T) {
+	for _, v2 := range []bool{false, true} {
+		t.Run(fmt.Sprintf("v2=%v", v2), func(t *testing.T) {
+			c, p, ctx := txnSetup(t, v2, 2, Config{RetryBackoff: 5 * time.Millisecond, RetryBackoffMax: 20 * time.Millisecond})
+			coord := c.TransactionCoordinator("edge")
+			for _, key := range []int16{wire.KeyAddPartitionsToTxn, wire.KeyEndTxn, wire.KeyFindCoordinator} {
+				c.InjectFault(kafkatest.Fault{Key: key, Broker: coord, DropConnection: true, Times: 2})
+			}
+			runTxn(t, ctx, p, c, "dropped")
+			runTxn(t, ctx, p, c, "next")
+		})
+	}
+}
+
+// A commit whose answer was lost is learned by resending EndTxn: it is reported as the
+// success it was, and the producer goes on.
+func TestTxnCommitAnswerLost(t *testing.T) {
+	for _, v2 := range []bool{false, true} {
+		for _, mode := range []string{"dropped", "swallowed"} {
+			t.Run(fmt.Sprintf("v2=%v/%s", v2, mode), func(t *testing.T) {
+				c, p, ctx := txnSetup(t, v2, 2, Config{RequestTimeout: 500 * time.Millisecond, DeliveryTimeout: 2 * time.Second,
+					RetryBackoff: 5 * time.Millisecond, RetryBackoffMax: 20 * time.Millisecond})
+				c.InjectFault(kafkatest.Fault{Key: wire.KeyEndTxn, Broker: kafkatest.AnyBroker, AppendAnyway: true,
+					DropConnection: mode == "dropped", Swallow: mode == "swallowed", Times: 1})
+				runTxn(t, ctx, p, c, "lost-answer")
+				runTxn(t, ctx, p, c, "next")
+			})
+		}
+	}
+}
+
+// A commit interrupted by its ctx before the outcome is known is resumed by calling
+// CommitTransaction again; abort is refused meanwhile.
+func TestTxnCommitResumes(t *testing.T) {
+	c, p, ctx := txnSetup(t, false, 1, Config{RequestTimeout: 3 * time.Second, DeliveryTimeout: 6 * time.Second,
+		RetryBackoff: 5 * time.Millisecond, RetryBackoffMax: 20 * time.Millisecond})
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Send(ctx, Record{Topic: "t", Value: []byte("r-0")}).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.InjectFault(kafkatest.Fault{Key: wire.KeyEndTxn, Broker: kafkatest.AnyBroker, AppendAnyway: true, Swallow: true, Times: 1})
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	if err := p.CommitTransaction(short); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("interrupted commit: %v", err)
+	}
+	if err := p.AbortTransaction(ctx); !errors.Is(err, ErrTransactionState) {
+		t.Fatalf("abort during an unfinished commit: %v", err)
+	}
+	if err := p.CommitTransaction(ctx); err != nil {
+		t.Fatalf("resumed commit: %v", err)
+	}
+	if got := committedValues(c, "t"); len(got) != 1 {
+		t.Fatalf("committed %v", got)
+	}
+	runTxn(t, ctx, p, c, "next")
+}
+
+// CONCURRENT_TRANSACTIONS from AddPartitionsToTxn (the previous transaction's markers are
+// being written) is retried after 20 ms, not retry.backoff.ms, as in the Java client.
+func TestConcurrentTransactionsBackoff(t *testing.T) {
+	c := newCluster(t)
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), TransactionalID: "b", RetryBackoff: time.Second, RetryBackoffMax: time.Second})
+	if d := p.txn.retryBackoff(fmt.Errorf("x: %w", wire.ErrConcurrentTransactions), 1); d > addPartitionsBackoff {
+		t.Fatalf("CONCURRENT_TRANSACTIONS backoff %v", d)
+	}
+	if d := p.txn.retryBackoff(wire.ErrCoordinatorLoadInProgress, 1); d < 500*time.Millisecond {
+		t.Fatalf("other retriable errors back off retry.backoff.ms, got %v", d)
+	}
+}
+
+// BenchmarkTransaction measures transactions of 50 records when every AddPartitionsToTxn
+// first meets CONCURRENT_TRANSACTIONS, as after each EndTxn on a real broker.
+func BenchmarkTransaction(b *testing.B) {
+	c, err := kafkatest.NewCluster(kafkatest.SeedTopic("t", 1), kafkatest.TransactionsV2(false))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	p, err := New(Config{BootstrapServers: c.Addrs(), TransactionalID: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	ctx := context.Background()
+	if err := p.InitTransactions(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		c.InjectFault(kafkatest.Fault{Key: wire.KeyAddPartitionsToTxn, Broker: kafkatest.AnyBroker, ErrorCode: wire.ErrConcurrentTransactions.Code, Times: 1})
+		if err := p.BeginTransaction(); err != nil {
+			b.Fatal(err)
+		}
+		for range 50 {
+			if err := p.SendAsync(ctx, Record{Topic: "t", Value: []byte("v")}, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := p.CommitTransaction(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "txn/s")
+}
