@@ -586,3 +586,56 @@ func BenchmarkTransaction(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "txn/s")
 }
+
+// A topic deleted and created again with fewer partitions is known by its new partition
+// count (the topic id changed): keyed records hash over the new count and succeed.
+func TestTopicRecreatedWithFewerPartitions(t *testing.T) {
+	c := newCluster(t, kafkatest.SeedTopic("re", 6))
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), MetadataMaxAge: 100 * time.Millisecond})
+	ctx := ctxTimeout(t, 20*time.Second)
+	for i := range 12 {
+		if err := p.Send(ctx, Record{Topic: "re", Key: []byte{byte(i)}, Value: []byte("old")}).Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.DeleteTopic("re"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CreateTopic("re", 2); err != nil {
+		t.Fatal(err)
+	}
+	// Once the producer has seen the new topic, every keyed record goes to partition
+	// murmur2(key) % 2 and succeeds.
+	waitFor(t, ctx, "the new partition count", func() bool {
+		_, parts, err := p.topicParts(ctx, "re", 0, time.Now().Add(time.Second))
+		return err == nil && len(parts) == 2
+	})
+	for i := range 12 {
+		key := []byte{byte(i)}
+		md, err := p.Send(ctx, Record{Topic: "re", Key: key, Value: []byte("new")}).Get(ctx)
+		if err != nil {
+			t.Fatalf("key %d: %v", i, err)
+		}
+		if md.Partition != KeyPartition(key, 2) {
+			t.Fatalf("key %d in partition %d, want %d of 2", i, md.Partition, KeyPartition(key, 2))
+		}
+	}
+}
+
+// A record for a partition the cluster just added waits for the metadata that lists it
+// (a refresh is asked for at once), rather than failing.
+func TestSendToAddedPartition(t *testing.T) {
+	c := newCluster(t, kafkatest.SeedTopic("grow", 2))
+	p := newProducer(t, Config{BootstrapServers: c.Addrs()}) // metadata.max.age.ms: 5 minutes
+	ctx := ctxTimeout(t, 20*time.Second)
+	if err := p.Send(ctx, Record{Topic: "grow", Value: []byte("v")}).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CreatePartitions("grow", 4); err != nil {
+		t.Fatal(err)
+	}
+	md, err := p.Send(ctx, Record{Topic: "grow", Partition: ToPartition(3), Value: []byte("new partition")}).Get(ctx)
+	if err != nil || md.Partition != 3 {
+		t.Fatalf("send to the added partition: %+v %v", md, err)
+	}
+}
