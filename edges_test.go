@@ -35,19 +35,19 @@ func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
 func TestExpiryKeepsAcknowledgedBatch(t *testing.T) {
 	c := newCluster(t, kafkatest.SeedTopic("exp", 1))
 	var batches atomic.Int64
-	p := newProducer(t, Config{BootstrapServers: c.Addrs(), Linger: -1, RequestTimeout: 300 * time.Millisecond,
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), Linger: -1, BatchSize: 1, RequestTimeout: 300 * time.Millisecond,
 		DeliveryTimeout: 700 * time.Millisecond, RetryBackoff: 5 * time.Second, RetryBackoffMax: 5 * time.Second,
 		Hooks: batchCounter{&batches}})
 	ctx := ctxTimeout(t, 20*time.Second)
 	if err := p.Send(ctx, Record{Topic: "exp", Value: []byte("warm-up")}).Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// A is written but its answer says REQUEST_TIMED_OUT (after a delay, so B is sent on the
-	// same connection meanwhile): A backs off for 5 s, past delivery.timeout.ms; B is acked.
+	// A is written but its answer says REQUEST_TIMED_OUT (after a delay, so B, a batch of its
+	// own, is sent on the same connection meanwhile): A backs off for 5 s, past
+	// delivery.timeout.ms; B is acked. Both pass the timeout in the same expiry sweep.
 	c.InjectFault(kafkatest.Fault{Key: wire.KeyProduce, Broker: kafkatest.AnyBroker, Topic: "exp", Partition: 0,
 		ErrorCode: wire.ErrRequestTimedOut.Code, AppendAnyway: true, Delay: 100 * time.Millisecond, Times: 1})
 	a := p.Send(ctx, Record{Topic: "exp", Value: []byte("A")})
-	waitFor(t, ctx, "A sent", func() bool { return c.RequestCount(wire.KeyProduce) >= 2 })
 	b := p.Send(ctx, Record{Topic: "exp", Value: []byte("B")})
 	if err := a.Wait(ctx); !errors.Is(err, ErrTimeout) {
 		t.Fatalf("A: %v, want a delivery timeout", err)
@@ -94,7 +94,9 @@ func txnSetup(t *testing.T, v2 bool, n int32, cfg Config, opts ...kafkatest.Opti
 	return c, p, ctx
 }
 
-// A transactional record that expires makes the transaction abortable: commit fails.
+// A transactional record that expires makes the transaction abortable: commit fails. With
+// transactions V1 the record expires unsent, waiting for AddPartitionsToTxn (refused with
+// CONCURRENT_TRANSACTIONS until the fault is removed); with V2, its leader is down.
 func TestTxnExpiryFailsCommit(t *testing.T) {
 	for _, v2 := range []bool{false, true} {
 		t.Run(fmt.Sprintf("v2=%v", v2), func(t *testing.T) {
@@ -111,8 +113,14 @@ func TestTxnExpiryFailsCommit(t *testing.T) {
 			if err := p.BeginTransaction(); err != nil {
 				t.Fatal(err)
 			}
-			if err := c.StopBroker(leader); err != nil {
-				t.Fatal(err)
+			var h *kafkatest.FaultHandle
+			if v2 {
+				if err := c.StopBroker(leader); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				h = c.InjectFault(kafkatest.Fault{Key: wire.KeyAddPartitionsToTxn, Broker: kafkatest.AnyBroker,
+					ErrorCode: wire.ErrConcurrentTransactions.Code, Times: -1})
 			}
 			err := p.Send(ctx, Record{Topic: "t", Value: []byte("lost")}).Wait(ctx)
 			if !errors.Is(err, ErrTimeout) {
@@ -121,8 +129,12 @@ func TestTxnExpiryFailsCommit(t *testing.T) {
 			if err := p.CommitTransaction(ctx); err == nil {
 				t.Fatal("a transaction whose record expired committed")
 			}
-			if err := c.StartBroker(leader); err != nil {
-				t.Fatal(err)
+			if v2 {
+				if err := c.StartBroker(leader); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				h.Remove()
 			}
 			if err := p.AbortTransaction(ctx); err != nil {
 				t.Fatal(err)
@@ -382,7 +394,14 @@ func TestUnreachableLeaderSpendsNoRetries(t *testing.T) {
 	}
 	f := p.Send(ctx, Record{Topic: "down", Value: []byte("waits")})
 	// Many failed dials later (10-20 ms apart), the record still waits.
-	waitFor(t, ctx, "failed dials", func() bool { return p.Stats().ConnectionErrors >= 10 })
+	waitFor(t, ctx, "failed dials", func() bool {
+		select {
+		case <-f.Done():
+			return true
+		default:
+			return p.Stats().ConnectionErrors >= 10
+		}
+	})
 	select {
 	case <-f.Done():
 		_, err := f.Get(ctx)

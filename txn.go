@@ -46,7 +46,8 @@ type transactions struct {
 	err      error      // why the state is abortable or fatal
 	v2       bool       // the coordinator speaks transactions V2 (KIP-890): partitions join implicitly
 	sending  int        // sends between beginSend and endSend
-	sendDone *sync.Cond // on mu: signalled when sending drops to 0
+	failing  int        // failUnsentBecause calls due or under way
+	sendDone *sync.Cond // on mu: signalled when sending or failing drops to 0
 	endSent  bool       // the ending transaction's EndTxn was answered (an interrupted end resumes after it)
 	pending  map[*partition]bool
 	inTxn    []*partition
@@ -83,7 +84,17 @@ func (t *transactions) fail(err error) {
 // failUnsentBecause fails the batches that got no sequence numbers yet, because the
 // transaction must abort for cause. Numbered batches are still sent (and aborted with the
 // transaction), so that no sequence gap is left behind.
+// Every markFailed that reports a change is followed by one call, which the next
+// commit or abort waits for (failing), so that it cannot fail the next transaction's batches.
 func (t *transactions) failUnsentBecause(cause error) {
+	defer func() {
+		t.mu.Lock()
+		t.failing--
+		if t.failing == 0 {
+			t.sendDone.Broadcast()
+		}
+		t.mu.Unlock()
+	}()
 	t.p.failBatches(failUnnumbered, fmt.Errorf("%w: the transaction must abort because of: %w", ErrTransactionState, cause), t.p.forEachPartition)
 }
 
@@ -98,9 +109,11 @@ func (t *transactions) markFailed(err error) bool {
 		return false
 	case isFatalTxnError(err):
 		t.state, t.err = txnFatal, err
+		t.failing++
 		return true
 	case t.state == txnInTransaction || t.state == txnCommitting:
 		t.state, t.err = txnAbortable, err
+		t.failing++
 		return true
 	}
 	return false
@@ -194,7 +207,8 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 	case t.state == txnInTransaction, t.state == txnAbortable && !commit:
 		t.state, t.endSent = ending, false
 		// Sends that passed their check append before the flush below; later ones fail.
-		for t.sending > 0 {
+		// Unsent batches being failed for this transaction are failed before it ends.
+		for t.sending > 0 || t.failing > 0 {
 			t.sendDone.Wait()
 		}
 	case t.state == txnCommitting || t.state == txnAborting:
