@@ -172,7 +172,8 @@ type Config struct {
 	// TransactionTimeout (transaction.timeout.ms): default 60 s.
 	TransactionTimeout time.Duration
 	// Logger receives connection and retry events (debug: connects and retries; warn:
-	// failed connections and metadata refreshes); nil means silent.
+	// failed connections and metadata refreshes); nil means silent. Its handler is called
+	// from the producer's goroutines with no lock of the producer held; it may call Stats.
 	Logger *slog.Logger
 	// Hooks receives producer events for metrics or tracing; nil means none.
 	Hooks Hooks

@@ -49,8 +49,14 @@ type BrokerStats struct {
 }
 
 // Hooks receives events of the producer, to feed a metrics or tracing system without a
-// dependency. Set [Config.Hooks]; embed [NoHooks] to implement only some methods. Hooks run
-// on the producer's goroutines and must return quickly.
+// dependency. Set [Config.Hooks]; embed [NoHooks] to implement only some methods.
+//
+// Every method runs on the producer's completion goroutine, the one that runs callbacks, in
+// the order the events happened, with no lock of the producer held; they must return
+// quickly, since callbacks wait for them. They may call Send, SendAsync (a send that would
+// have to wait for buffer.memory fails at once with [ErrBufferFull]), Stats and Close (which
+// then does not wait); Flush, CommitTransaction and AbortTransaction fail there with
+// [ErrInCallback].
 type Hooks interface {
 	// OnBrokerConnect is called after a dial to a broker, with its error if it failed.
 	OnBrokerConnect(node int32, addr string, dialTime time.Duration, err error)

@@ -9,8 +9,9 @@ import (
 )
 
 // Partitioner chooses the partition of records that do not name one. It is called
-// concurrently from every sending goroutine and must be safe for that. A result outside
-// [0, numPartitions) fails the send with [ErrInvalidRecord].
+// concurrently from every sending goroutine, on the sender's goroutine with no lock of the
+// producer held, and must be safe for that; it may call any method of the producer. A result
+// outside [0, numPartitions) fails the send with [ErrInvalidRecord].
 type Partitioner interface {
 	Partition(rec *Record, numPartitions int) int32
 }

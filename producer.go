@@ -23,9 +23,13 @@ import (
 )
 
 // Callback receives the outcome of one record sent with [Producer.SendAsync]: its metadata,
-// or the error that failed it. Callbacks of one partition run in record order, on a
-// goroutine of the producer that is not a network reader; they must not block for long,
-// since later callbacks wait for them.
+// or the error that failed it. Callbacks of one partition run in record order, on the
+// producer's completion goroutine (not a network reader), with no lock of the producer
+// held; they must not block for long, since later callbacks wait for them. A callback may
+// call Send, SendAsync (a send that would have to wait for buffer.memory fails at once with
+// [ErrBufferFull], since only this goroutine frees memory), Stats and Close (which then
+// closes without waiting); Flush, CommitTransaction and AbortTransaction fail there with
+// [ErrInCallback], as they would wait for the callback itself.
 type Callback func(RecordMetadata, error)
 
 // Producer sends records to Kafka. It is safe for concurrent use. Create it with [New] and
