@@ -469,16 +469,19 @@ func TestCloseInterruptsDial(t *testing.T) {
 	}
 }
 
-// batch.size bounds the whole batch, header included: with batch.size 1 MiB (a common
-// setting), full batches stay within the broker's message.max.bytes (1048588).
+// batch.size bounds the whole batch, header included: with a broker whose limit
+// (message.max.bytes) equals batch.size, full batches are never too large. (With
+// batch.size=1048576, a common setting, that is what keeps them within Kafka's default
+// 1048588.)
 func TestBatchSizeIncludesHeader(t *testing.T) {
-	c := newCluster(t, kafkatest.SeedTopic("big", 1))
-	p := newProducer(t, Config{BootstrapServers: c.Addrs(), BatchSize: 1 << 20, Linger: time.Second, MaxRequestSize: 4 << 20})
+	const batchSize = 16384
+	c := newCluster(t, kafkatest.SeedTopic("big", 1), kafkatest.MaxMessageBytes(batchSize))
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), BatchSize: batchSize, Linger: time.Second})
 	ctx := ctxTimeout(t, 60*time.Second)
 	var failed atomic.Int64
 	var firstErr atomic.Pointer[error]
-	for size := 990; size < 1010; size++ { // record sizes that end full batches at every offset
-		for range 1100 {
+	for size := 40; size < 60; size++ { // record sizes that end full batches at every offset
+		for range 1000 {
 			err := p.SendAsync(ctx, Record{Topic: "big", Value: make([]byte, size)}, func(_ RecordMetadata, err error) {
 				if err != nil && failed.Add(1) == 1 {
 					firstErr.Store(&err)
@@ -494,6 +497,9 @@ func TestBatchSizeIncludesHeader(t *testing.T) {
 	}
 	if n := failed.Load(); n > 0 {
 		t.Fatalf("%d records failed, the first with %v", n, *firstErr.Load())
+	}
+	if s := p.Stats(); s.AvgBatchBytes < batchSize/2 { // most batches are full
+		t.Fatalf("batches of %.0f bytes on average: not full", s.AvgBatchBytes)
 	}
 }
 
