@@ -9,7 +9,7 @@ import (
 // JoinHooks returns [producer.Hooks] that pass every event to each of hs in turn, skipping
 // nil ones: [producer.Config.Hooks] takes one value, and a service may want these metrics,
 // OpenTelemetry's and its own hooks at once. It returns nil when every hs is nil, and the
-// only non-nil one when there is one.
+// only non-nil one when there is one. (The OpenTelemetry plugin has the same function.)
 func JoinHooks(hs ...producer.Hooks) producer.Hooks {
 	var j joinedHooks
 	for _, h := range hs {

@@ -36,7 +36,7 @@ func TestCountsEqualWhatHappened(t *testing.T) {
 	p := newProducer(t, producer.Config{BootstrapServers: c.Addrs(), Hooks: m, RetryBackoff: time.Millisecond})
 	m.Attach(p)
 
-	const sent, failed, valueLen = 20, 3, 10
+	const sent, failed, valueLen = 20, 4, 10
 	value := []byte(strings.Repeat("v", valueLen))
 	for i := range sent {
 		rec := producer.Record{Topic: "orders", Partition: producer.ToPartition(int32(i % 2)), Value: value}
