@@ -207,8 +207,11 @@ func TestSRProtobufBothWays(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m.md != outer && !bytes.Equal(theirs, b) { // Outer has a map: its field order may vary
-			t.Fatalf("%s: pkg/sr writes % x, gregor % x", m.md.FullName(), theirs, b)
+		// The same header and indexes; the payloads are compared decoded (below), since a
+		// dynamic message's fields may be written in any order.
+		n := len(schemaregistry.AppendMessageIndexes(schemaregistry.AppendHeader(nil, id), m.index))
+		if !bytes.Equal(theirs[:n], b[:n]) {
+			t.Fatalf("%s: pkg/sr writes header % x, gregor % x", m.md.FullName(), theirs[:n], b[:n])
 		}
 
 		// The other way: gregor reads pkg/sr's header and indexes.
