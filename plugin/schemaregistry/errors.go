@@ -97,6 +97,6 @@ var codeNames = map[int]string{
 	504:                           "gateway timeout",
 }
 
-// ErrNoSubject is returned by a record-name subject strategy for a schema without a name
-// (an Avro schema that is not named, a JSON Schema without a title).
+// ErrNoSubject is returned by a record-name subject strategy for a schema without a record
+// name: a JSON Schema without a "title".
 var ErrNoSubject = errors.New("schemaregistry: the schema has no record name for the subject name strategy")

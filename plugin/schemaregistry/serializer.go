@@ -25,7 +25,7 @@ func TopicNameStrategy(topic string, key bool, _ string) (string, error) {
 }
 
 // RecordNameStrategy is the record name: a record type keeps one subject across topics
-// (RecordNameStrategy). It fails with [ErrNoSubject] for a schema without a name.
+// (RecordNameStrategy). It fails with [ErrNoSubject] for a JSON Schema without a title.
 func RecordNameStrategy(_ string, _ bool, recordName string) (string, error) {
 	if recordName == "" {
 		return "", ErrNoSubject

@@ -92,7 +92,7 @@ func TestSubjectNameStrategies(t *testing.T) {
 		{"topic key", []schemaregistry.SerializerOption{schemaregistry.ForKeys()}, readingSchema, "sample-key", nil},
 		{"record", []schemaregistry.SerializerOption{schemaregistry.WithSubjectNameStrategy(schemaregistry.RecordNameStrategy)}, readingSchema, "gregor.tutorial.Reading", nil},
 		{"topic record", []schemaregistry.SerializerOption{schemaregistry.WithSubjectNameStrategy(schemaregistry.TopicRecordNameStrategy), schemaregistry.ForKeys()}, readingSchema, "sample-gregor.tutorial.Reading", nil},
-		{"record of an unnamed schema", []schemaregistry.SerializerOption{schemaregistry.WithSubjectNameStrategy(schemaregistry.RecordNameStrategy)}, `"int"`, "", schemaregistry.ErrNoSubject},
+		{"record of an unnamed schema", []schemaregistry.SerializerOption{schemaregistry.WithSubjectNameStrategy(schemaregistry.RecordNameStrategy)}, `"int"`, "int", nil},
 		{"custom", []schemaregistry.SerializerOption{schemaregistry.WithSubjectNameStrategy(func(topic string, key bool, rec string) (string, error) {
 			return fmt.Sprintf("%s|%v|%s", topic, key, rec), nil
 		})}, readingSchema, "sample|false|gregor.tutorial.Reading", nil},
@@ -227,6 +227,13 @@ func TestJSONSerializer(t *testing.T) {
 	}
 	if _, err := s.Serialize("sample", Reading{Index: 1, Number: 1000}); err == nil || !strings.Contains(err.Error(), "does not match the schema") {
 		t.Fatalf("a value over the maximum: %v", err)
+	}
+	untitled, err := schemaregistry.NewJSONSerializer[Reading](c, `{"type": "object"}`, schemaregistry.WithSubjectNameStrategy(schemaregistry.RecordNameStrategy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := untitled.Serialize("sample", Reading{}); !errors.Is(err, schemaregistry.ErrNoSubject) {
+		t.Fatalf("record name strategy without a title: %v", err)
 	}
 	for name, bad := range map[string]string{
 		"not JSON":     `{"type":`,
