@@ -197,7 +197,9 @@ func (c *Client) Lookup(ctx context.Context, subject string, s Schema) (SubjectS
 }
 
 // SchemaByID returns the schema with the given id (GET /schemas/ids/{id}), from the cache
-// when it has been seen. An unknown id gives an error matching [ErrSchemaNotFound].
+// when it has been seen (after [Client.Register], the text that was registered, which the
+// registry may have stored in a canonical form). An unknown id gives an error matching
+// [ErrSchemaNotFound].
 func (c *Client) SchemaByID(ctx context.Context, id int) (Schema, error) {
 	if id < 0 || id > math.MaxInt32 {
 		return Schema{}, fmt.Errorf("schemaregistry: schema id %d out of range", id)
