@@ -20,8 +20,8 @@ import (
 //
 // Files the schema imports are registered too (or, with auto-registration off, looked up),
 // each under a subject named by its import path, and listed as the schema's references,
-// as the Java serializer does. Imports of google/protobuf/ (the well-known types) are not:
-// registries know them.
+// as the Java serializer does. Imports under google/protobuf/ (the well-known types),
+// google/type/ and confluent/ are not: the registry bundles them.
 func NewProtobufSerializer[T proto.Message](c *Client, opts ...SerializerOption) (*Serializer[T], error) {
 	s, err := newSerializer[T](c, "Protobuf", opts)
 	if err != nil {
@@ -55,8 +55,10 @@ func NewProtobufSerializer[T proto.Message](c *Client, opts ...SerializerOption)
 // MessageIndexes returns md's index path in its file, as the wire format carries it: its
 // index among the top-level messages, then among each enclosing message's nested ones.
 // Only messages declared with a message statement count, not the entries the compiler makes
-// for map fields nor group messages, so that the indexes agree with a parse of the schema
-// text (as the registry and the Java deserializer do it).
+// for map fields nor group messages: the Java deserializer resolves indexes so in the
+// schema text. [ProtoSource] writes nested messages before fields, so that a reader that
+// does count the made messages (confluent-kafka-go) finds them after the declared ones,
+// and resolves the same indexes to the same message.
 func MessageIndexes(md protoreflect.MessageDescriptor) []int {
 	var path []int
 	var d protoreflect.Descriptor = md
@@ -91,6 +93,13 @@ func MessageIndexes(md protoreflect.MessageDescriptor) []int {
 	return path
 }
 
+// builtinProto reports whether the registry knows the file without its being registered:
+// protobuf's well-known types, Google's common types and Confluent's own (as the Java
+// registry bundles them and confluent-kafka-go leaves them out of references).
+func builtinProto(path string) bool {
+	return strings.HasPrefix(path, "google/protobuf/") || strings.HasPrefix(path, "google/type/") || strings.HasPrefix(path, "confluent/")
+}
+
 // protoFiles renders .proto files and resolves their imports into references: each
 // imported file registered (or looked up) under the subject of its path.
 type protoFiles struct {
@@ -116,7 +125,7 @@ func (f *protoFiles) schema(ctx context.Context, fd protoreflect.FileDescriptor)
 	imps := fd.Imports()
 	for i := range imps.Len() {
 		imp := imps.Get(i)
-		if strings.HasPrefix(imp.Path(), "google/protobuf/") {
+		if builtinProto(imp.Path()) {
 			continue
 		}
 		if imp.IsPlaceholder() {

@@ -76,7 +76,12 @@ func (p *protoPrinter) line(indent int, s string) {
 	p.b.WriteByte('\n')
 }
 
-func (p *protoPrinter) blank() { p.b.WriteByte('\n') }
+// blank separates declarations; none right after an opening brace.
+func (p *protoPrinter) blank() {
+	if !strings.HasSuffix(p.b.String(), "{\n") {
+		p.b.WriteByte('\n')
+	}
+}
 
 func (p *protoPrinter) fail(err error) {
 	if p.err == nil {
@@ -146,6 +151,14 @@ func (p *protoPrinter) messageBody(indent int, md protoreflect.MessageDescriptor
 	for _, o := range p.options(md.Options(), map[string]bool{"map_entry": true}) {
 		p.line(indent, "option "+o+";")
 	}
+	// Nested declarations come before the fields, so that a compiler puts the messages it
+	// makes for map fields (and groups) after the declared ones: then a message's index
+	// among its siblings is the same whether a reader counts those messages or not (the
+	// Java deserializer does not, confluent-kafka-go's does).
+	p.body(indent, md, md.Messages(), md.Enums(), md.Extensions())
+	if md.Messages().Len() > 0 || md.Enums().Len() > 0 || md.Extensions().Len() > 0 {
+		p.blank()
+	}
 	fields := md.Fields()
 	printed := map[protoreflect.FullName]bool{}
 	for i := range fields.Len() {
@@ -193,7 +206,6 @@ func (p *protoPrinter) messageBody(indent int, md protoreflect.MessageDescriptor
 	if rn := md.ReservedNames(); rn.Len() > 0 {
 		p.line(indent, "reserved "+quotedNames(rn)+";")
 	}
-	p.body(indent, md, md.Messages(), md.Enums(), md.Extensions())
 }
 
 // maxFieldNumber is the largest field number, "max" in a range.

@@ -70,11 +70,49 @@ func TestProtoSourceRoundTrip(t *testing.T) {
 			want := protodesc.ToFileDescriptorProto(fd)
 			got.SourceCodeInfo = nil
 			want.SourceCodeInfo = nil
+			// The text declares nested messages before fields, so the compiler's map entry
+			// and group messages follow the declared ones; compare in that order.
+			synthesizedLast(got)
+			synthesizedLast(want)
 			if !proto.Equal(got, want) {
 				t.Fatalf("the rendered file compiles to a different descriptor:\n%s\ngot  %v\nwant %v", srcs[fd.Path()], got, want)
 			}
 		})
 	}
+}
+
+// synthesizedLast reorders every message list of fd: declared messages first, then those
+// made by the compiler for map fields and groups, each group in its order.
+func synthesizedLast(fd *descriptorpb.FileDescriptorProto) {
+	var walk func(msgs []*descriptorpb.DescriptorProto, fields []*descriptorpb.FieldDescriptorProto, scope string) []*descriptorpb.DescriptorProto
+	walk = func(msgs []*descriptorpb.DescriptorProto, fields []*descriptorpb.FieldDescriptorProto, scope string) []*descriptorpb.DescriptorProto {
+		made := func(m *descriptorpb.DescriptorProto) bool {
+			if m.GetOptions().GetMapEntry() {
+				return true
+			}
+			for _, f := range fields {
+				if f.GetType() == descriptorpb.FieldDescriptorProto_TYPE_GROUP && f.GetTypeName() == scope+"."+m.GetName() {
+					return true
+				}
+			}
+			return false
+		}
+		var declared, rest []*descriptorpb.DescriptorProto
+		for _, m := range msgs {
+			m.NestedType = walk(m.NestedType, append(slices.Clone(m.Field), m.Extension...), scope+"."+m.GetName())
+			if made(m) {
+				rest = append(rest, m)
+			} else {
+				declared = append(declared, m)
+			}
+		}
+		return append(declared, rest...)
+	}
+	scope := ""
+	if fd.GetPackage() != "" {
+		scope = "." + fd.GetPackage()
+	}
+	fd.MessageType = walk(fd.MessageType, fd.Extension, scope)
 }
 
 // TestMessageIndexes: the indexes count declared messages only. Reading's map field makes
@@ -117,7 +155,12 @@ func TestMessageIndexesOfDescriptors(t *testing.T) {
 				}
 				idx := schemaregistry.MessageIndexes(md)
 				if found := byIndexes(parsed, idx); found == nil || found.FullName() != md.FullName() {
-					t.Errorf("indexes %v of %s find %v in the parsed text", idx, md.FullName(), found)
+					t.Errorf("indexes %v of %s find %s in the parsed text", idx, md.FullName(), nameOf(found))
+				}
+				// A reader counting every message of the compiled text (as confluent-kafka-go
+				// does) finds the same one: the made messages come last.
+				if found := byRawIndexes(parsed, idx); found == nil || found.FullName() != md.FullName() {
+					t.Errorf("indexes %v of %s find %s counting every message", idx, md.FullName(), nameOf(found))
 				}
 				walk(md.Messages())
 			}
@@ -147,6 +190,27 @@ func byIndexes(fd protoreflect.FileDescriptor, idx []int) protoreflect.MessageDe
 		if md == nil {
 			return nil
 		}
+		msgs = md.Messages()
+	}
+	return md
+}
+
+func nameOf(md protoreflect.MessageDescriptor) string {
+	if md == nil {
+		return "nothing"
+	}
+	return string(md.FullName())
+}
+
+// byRawIndexes follows message indexes through a file counting every message.
+func byRawIndexes(fd protoreflect.FileDescriptor, idx []int) protoreflect.MessageDescriptor {
+	msgs := fd.Messages()
+	var md protoreflect.MessageDescriptor
+	for _, i := range idx {
+		if i >= msgs.Len() {
+			return nil
+		}
+		md = msgs.Get(i)
 		msgs = md.Messages()
 	}
 	return md
