@@ -154,7 +154,7 @@ func ExampleConfigFromProperties() {
 	// Output:
 	// acks=all linger=10ms compression=zstd client.id=log-shipper
 	// sent to logs/0@0, stored with codec 4
-	// producer: unknown property lingr.ms="10" (PropertyNames lists the supported ones)
+	// producer: unknown property "lingr.ms": did you mean "linger.ms"?
 }
 
 // KeyPartition tells in advance where the default partitioner puts a key: murmur2, as the
