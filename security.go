@@ -419,6 +419,9 @@ func setJAASConfig(c *Config, v string) error {
 	case strings.HasSuffix(module, ".PlainLoginModule"), strings.HasSuffix(module, ".ScramLoginModule"):
 	case strings.HasSuffix(module, ".OAuthBearerLoginModule"):
 		return errors.New("OAuthBearerLoginModule: set Config.SASL.TokenProvider instead")
+	case !isJavaClassName(module):
+		// Not a class name: perhaps a secret pasted in the wrong place; not shown.
+		return errors.New("the first word is not a login module class: use PlainLoginModule or ScramLoginModule")
 	default:
 		return fmt.Errorf("login module %q is not supported: use PlainLoginModule or ScramLoginModule", module)
 	}
@@ -430,6 +433,25 @@ func setJAASConfig(c *Config, v string) error {
 	}
 	c.SASL.Username, c.SASL.Password = opts["username"], opts["password"]
 	return nil
+}
+
+// isJavaClassName reports whether s is a dotted Java class name, such as
+// org.apache.kafka.common.security.plain.PlainLoginModule.
+func isJavaClassName(s string) bool {
+	if !strings.Contains(s, ".") {
+		return false
+	}
+	for _, part := range strings.Split(s, ".") {
+		if part == "" || part[0] >= '0' && part[0] <= '9' {
+			return false
+		}
+		for _, r := range part {
+			if !(r == '_' || r == '$' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // parseJAAS parses one JAAS login module entry: "<class> <flag> [<key>=<value>]... ;", with

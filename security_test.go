@@ -494,6 +494,9 @@ func TestSecurityFromProperties(t *testing.T) {
 		{name: "protocol", props: base("security.protocol", "TLS"), want: "want PLAINTEXT"},
 		{name: "endpoint", props: base("ssl.endpoint.identification.algorithm", "dns"), want: "https"},
 		{name: "unknown secret property", props: base("ssl.keystore.password", secretPassword), want: "unknown property"},
+		{name: "misspelt password property", props: base("sasl.pasword", secretPassword), want: `did you mean "sasl.password"`},
+		{name: "kafka-python password", props: base("sasl_plain_password", secretPassword), want: `did you mean "sasl.password"`},
+		{name: "jaas secret as module", props: base("sasl.jaas.config", secretPassword+" required;"), want: "not a login module class"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := ConfigFromProperties(tc.props)
