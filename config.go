@@ -759,7 +759,7 @@ func unknownPropertyError(key string) error {
 	case s != "":
 		return fmt.Errorf("producer: unknown property %q: did you mean %q?", key, s)
 	}
-	return fmt.Errorf("producer: unknown property %q (PropertyNames lists the supported ones)", key)
+	return fmt.Errorf("producer: unknown property %q; the supported ones are: %s", key, strings.Join(PropertyNames(), ", "))
 }
 
 // suggestProperty returns the property key probably means, advice, or "".
