@@ -190,7 +190,9 @@ func TestProduceCountStopsReading(t *testing.T) {
 	t.Cleanup(func() { pw.Close() })
 	e, _, stderr := testEnv(pr)
 	code := make(chan int, 1)
-	go func() { code <- e.run(ctxTimeout(t, 30*time.Second), []string{"produce", "-b", bootstrap(c), "-t", "t", "-c", "2"}) }()
+	go func() {
+		code <- e.run(ctxTimeout(t, 30*time.Second), []string{"produce", "-b", bootstrap(c), "-t", "t", "-c", "2"})
+	}()
 	fmt.Fprint(pw, "one\ntwo\n") // and nothing more, but the pipe stays open
 	select {
 	case got := <-code:
