@@ -272,7 +272,7 @@ func (e *env) newProducer(name string, pf *producerFlags, defaults map[string]st
 	t := &target{}
 	t.cfg, err = producer.ConfigFromProperties(props)
 	if err != nil {
-		return nil, e.usageError(name, "%v", err)
+		return nil, e.usageError(name, "%s", libError(err))
 	}
 	if len(t.cfg.BootstrapServers) == 0 {
 		t.cluster, err = kafkatest.NewCluster()
@@ -288,10 +288,14 @@ func (e *env) newProducer(name string, pf *producerFlags, defaults map[string]st
 	t.p, err = producer.New(t.cfg)
 	if err != nil {
 		t.closeCluster()
-		return nil, e.usageError(name, "%v", err)
+		return nil, e.usageError(name, "%s", libError(err))
 	}
 	return t, exitOK
 }
+
+// libError is the message of an error of the producer library without its "producer: "
+// prefix, to follow "gregor COMMAND: ".
+func libError(err error) string { return strings.TrimPrefix(err.Error(), "producer: ") }
 
 // unescape decodes the escapes \n \r \t \0 \\ and \xHH in a delimiter given on the
 // command line.

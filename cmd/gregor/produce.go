@@ -416,7 +416,7 @@ func (pr *produceRun) send(p *producer.Producer, name string, n int64, data []by
 			pr.interrupted.Add(1)
 		default:
 			pr.failed.Add(1)
-			pr.e.stderr.printf("gregor produce: %s: %v\n", what, err)
+			pr.e.stderr.printf("gregor produce: %s: %s\n", what, libError(err))
 		}
 	})
 	if err == nil && pr.tee {

@@ -231,7 +231,7 @@ func TestProduceRecordErrors(t *testing.T) {
 	}
 	for _, want := range []string{
 		`gregor produce: stdin record 2: no key delimiter ":" in it; not sent`,
-		"gregor produce: stdin record 3: producer: record too large",
+		"gregor produce: stdin record 3: record too large",
 		"gregor produce: 2 records sent, 2 failed in ",
 	} {
 		if !strings.Contains(r.stderr, want) {
@@ -252,7 +252,7 @@ func TestProduceDeliveryErrors(t *testing.T) {
 		t.Fatalf("exit %d, want 1: %s", r.code, r.stderr)
 	}
 	for i := 1; i <= 3; i++ {
-		want := fmt.Sprintf("gregor produce: stdin record %d: producer: topic \"t\" partition 1: ", i)
+		want := fmt.Sprintf("gregor produce: stdin record %d: topic \"t\" partition 1: kafka: TOPIC_AUTHORIZATION_FAILED", i)
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
