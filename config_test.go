@@ -373,3 +373,28 @@ func TestErrorsSayProducerOnce(t *testing.T) {
 		t.Error("the cause is lost")
 	}
 }
+
+// TestIdempotenceConflictWording: the conflict errors are sentences that name the
+// setting.
+func TestIdempotenceConflictWording(t *testing.T) {
+	const needs = "acks=all, retries > 0 and max.in.flight.requests.per.connection ≤ 5"
+	for _, tc := range []struct {
+		mutate func(*Config)
+		want   string
+	}{
+		{func(c *Config) { c.Idempotence = Enabled; c.Acks = AcksLeader },
+			"producer: enable.idempotence=true conflicts with acks=1: idempotence needs " + needs + "; change that setting, or disable idempotence"},
+		{func(c *Config) { c.Idempotence = Enabled; c.Retries = NoRetries },
+			"producer: enable.idempotence=true conflicts with retries=0: idempotence needs " + needs + "; change that setting, or disable idempotence"},
+		{func(c *Config) { c.TransactionalID = "t"; c.Acks = AcksNone },
+			"producer: transactional.id needs idempotence, which acks=0 rules out: transactions need " + needs},
+		{func(c *Config) { c.TransactionalID = "t"; c.Idempotence = Disabled },
+			"producer: transactional.id needs idempotence, but enable.idempotence=false"},
+	} {
+		c := Config{BootstrapServers: []string{"h:1"}}
+		tc.mutate(&c)
+		if _, err := c.validate(); err == nil || err.Error() != tc.want {
+			t.Errorf("got  %v\nwant %s", err, tc.want)
+		}
+	}
+}
