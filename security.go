@@ -455,7 +455,8 @@ func isJavaClassName(s string) bool {
 }
 
 // parseJAAS parses one JAAS login module entry: "<class> <flag> [<key>=<value>]... ;", with
-// values bare or double-quoted (backslash escapes the next character). Errors give positions,
+// values bare or quoted, in double or single quotes as Java's StreamTokenizer reads them
+// (backslash escapes the next character). Errors give positions,
 // never values, which may be passwords.
 func parseJAAS(s string) (module string, opts map[string]string, err error) {
 	i := 0
@@ -502,9 +503,10 @@ func parseJAAS(s string) (module string, opts map[string]string, err error) {
 		}
 		i++
 		var val strings.Builder
-		if i < len(s) && s[i] == '"' {
+		if i < len(s) && (s[i] == '"' || s[i] == '\'') {
+			quote := s[i]
 			i++
-			for ; i < len(s) && s[i] != '"'; i++ {
+			for ; i < len(s) && s[i] != quote; i++ {
 				if s[i] == '\\' && i+1 < len(s) {
 					i++
 				}
