@@ -748,6 +748,14 @@ var propertyHints = map[string]string{
 	"ssl.keystore.location":   "JKS and PKCS12 stores are not supported: use ssl.certificate.location and ssl.key.location with PEM files",
 	"interceptor.classes":     "Java classes are not supported: use Config.Hooks",
 	"metric.reporters":        "Java classes are not supported: use Config.Hooks or Producer.Stats",
+	"client.dns.lookup":       "not needed: a host name's addresses are each tried, as use_all_dns_ips does; remove it",
+	// consumer properties, found in configurations shared by producers and consumers
+	"group.id":           "a consumer property, not a producer one; remove it",
+	"session.timeout.ms": "a consumer property, not a producer one; remove it",
+	"auto.offset.reset":  "a consumer property, not a producer one; remove it",
+	"enable.auto.commit": "a consumer property, not a producer one; remove it",
+	"key.deserializer":   "a consumer property, not a producer one; remove it",
+	"value.deserializer": "a consumer property, not a producer one; remove it",
 }
 
 // unknownPropertyError is the error for an unknown property key, with the property it

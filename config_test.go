@@ -338,6 +338,7 @@ func TestUnknownPropertySuggestions(t *testing.T) {
 		{"sasl.pasword", `producer: unknown property "sasl.pasword": did you mean "sasl.password"?`},
 		{"queue.buffering.max.ms", `producer: unknown property "queue.buffering.max.ms": did you mean "linger.ms"?`},
 		{"ssl.truststore.location", `producer: unknown property "ssl.truststore.location": JKS and PKCS12 stores are not supported: use ssl.ca.location with a PEM file`},
+		{"session.timeout.ms", `producer: unknown property "session.timeout.ms": a consumer property, not a producer one; remove it`},
 		{"frobnicate", `producer: unknown property "frobnicate"; the supported ones are: ` + strings.Join(PropertyNames(), ", ")},
 	} {
 		const secret = "hunter2"
