@@ -298,7 +298,7 @@ func (c Config) validate() (settings, error) {
 		return s, negativeError("buffer.memory", s.BufferMemory, "")
 	}
 	if s.Compression < compress.None || s.Compression > compress.Zstd {
-		return s, fmt.Errorf("producer: compression.type: invalid codec %d", s.Compression)
+		return s, fmt.Errorf("producer: compression.type: invalid codec %d: want compress.None, Gzip, Snappy, LZ4 or Zstd", s.Compression)
 	}
 	for _, l := range []struct {
 		codec compress.Codec
