@@ -201,7 +201,7 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 	if commit && failed != nil {
 		t.state = txnAbortable
 		t.mu.Unlock()
-		return fmt.Errorf("producer: transaction cannot commit: %w", failed)
+		return wrapError("producer: transaction cannot commit", failed)
 	}
 	added := len(t.inTxn) > 0
 	t.mu.Unlock()
