@@ -16,20 +16,36 @@ import (
 )
 
 // Acks is the acks setting: how many replicas must have a record before the broker answers.
-// Its zero value is [AcksAll], the Java client's default.
-type Acks int8
+// It holds the property's value as a string, so a literal reads as it does in a Java
+// properties file: "all" (or "-1"), "1" or "0". An integer cannot be assigned to it
+// (Config{Acks: 0} does not compile); write [AcksNone] or "0". The empty string, the zero
+// value, is the default, [AcksAll]. Other strings are an error from [New].
+type Acks string
 
 const (
 	// AcksAll (acks=all, acks=-1) waits for every in-sync replica. The default.
-	AcksAll Acks = iota
+	AcksAll Acks = "all"
 	// AcksLeader (acks=1) waits for the partition leader only.
-	AcksLeader
+	AcksLeader Acks = "1"
 	// AcksNone (acks=0) does not wait for any answer; records complete with offset -1 once
 	// written to the connection, and errors are not reported.
-	AcksNone
+	AcksNone Acks = "0"
 )
 
-// wire returns the value sent in Produce requests.
+// normalize returns the named value a spells: "" and "-1" are [AcksAll], case is ignored.
+func (a Acks) normalize() (Acks, bool) {
+	switch strings.ToLower(strings.TrimSpace(string(a))) {
+	case "", "all", "-1":
+		return AcksAll, true
+	case "1":
+		return AcksLeader, true
+	case "0":
+		return AcksNone, true
+	}
+	return a, false
+}
+
+// wire returns the value sent in Produce requests; a is normalized (settings hold it so).
 func (a Acks) wire() int16 {
 	switch a {
 	case AcksLeader:
@@ -38,19 +54,6 @@ func (a Acks) wire() int16 {
 		return 0
 	}
 	return -1
-}
-
-// String returns the property value: "all", "1" or "0".
-func (a Acks) String() string {
-	switch a {
-	case AcksAll:
-		return "all"
-	case AcksLeader:
-		return "1"
-	case AcksNone:
-		return "0"
-	}
-	return fmt.Sprintf("Acks(%d)", int8(a))
 }
 
 // Switch is an on/off setting whose zero value means "the default", so that a setting left
@@ -87,29 +90,60 @@ const (
 	DefaultTransactionTimeout = 60 * time.Second
 )
 
-// NoRetries is the value of [Config.Retries] for retries=0.
-const NoRetries = -1
+// Special values of [Config] fields. A field's zero value means the property's default, so
+// a Kafka setting whose value is 0 (retries=0, linger.ms=0, ...) cannot be written as 0:
+// it is written -1, by the names below. Java's own -1 values are -1 too
+// (send.buffer.bytes=-1, connections.max.idle.ms=-1). No other field takes a negative value:
+// [New] refuses one and names the constant to use. (Compression levels are the codec's own
+// scale, where zstd's negative levels are levels.)
+const (
+	// NoRetries is [Config.Retries] for retries=0: a batch that meets a retriable error
+	// fails. Disables idempotence unless it is asked for, which is then an error.
+	NoRetries = -1
+	// NoBatching is [Config.BatchSize] for batch.size=0: every record is a batch of its own.
+	NoBatching = -1
+	// NoLinger is [Config.Linger] for linger.ms=0: a batch is sent as soon as a connection
+	// can take it.
+	NoLinger time.Duration = -1
+	// NoBackoff is [Config.RetryBackoff] and [Config.RetryBackoffMax] for
+	// retry.backoff.ms=0 and retry.backoff.max.ms=0: retries go out at once.
+	NoBackoff time.Duration = -1
+	// NoBlock is [Config.MaxBlock] for max.block.ms=0: a send that would wait for buffer
+	// memory or for metadata fails at once.
+	NoBlock time.Duration = -1
+)
 
 // Config holds the producer settings. Each field names the Kafka producer property it
 // mirrors. The zero value of every field means that property's default (the Java client
-// 4.x default), so a Config that sets only BootstrapServers works. Where a property has a
-// meaningful zero (linger.ms=0, retries=0, acks=0, max.block.ms=0) the field documents how to
-// ask for it. [ConfigFromProperties] builds a Config from the property names themselves.
+// 4.x default), so a Config that sets only BootstrapServers works.
+//
+// Where a property has a meaningful 0, Go's zero cannot say it: such a field takes -1 for
+// it, by a name ([NoRetries], [NoBatching], [NoLinger], [NoBackoff], [NoBlock]). Where Java
+// itself gives -1 a meaning (send.buffer.bytes, receive.buffer.bytes,
+// connections.max.idle.ms), -1 means the same here. Any other negative value is an error
+// from [New]. [Acks] is a string, so that Acks: "0" means acks=0 and Acks: 0 does not
+// compile.
+//
+// [ConfigFromProperties] builds a Config from the Java property names and values
+// themselves, and translates 0 to -1 where needed: retries=0 gives Retries: NoRetries.
 type Config struct {
 	// BootstrapServers (bootstrap.servers) lists host:port pairs to fetch cluster metadata
 	// from; each is tried in turn. Required.
 	BootstrapServers []string
 	// ClientID (client.id) is sent with every request. Default "gregor".
 	ClientID string
-	// Acks (acks): default [AcksAll].
+	// Acks (acks): [AcksAll] ("all", the default), [AcksLeader] ("1") or [AcksNone] ("0").
 	Acks Acks
 	// BufferMemory (buffer.memory) bounds the bytes of records buffered and not yet
 	// acknowledged. A send that would pass it blocks up to MaxBlock. Default 32 MiB.
 	BufferMemory int64
-	// Compression (compression.type): default none.
+	// Compression (compression.type) is the codec of record batches: [compress.None] (the
+	// default), [compress.Gzip], [compress.Snappy], [compress.LZ4] or [compress.Zstd], named
+	// "none", "gzip", "snappy", "lz4" and "zstd" in the property ([compress.ParseCodec]).
+	// Zstd needs Kafka 2.1 or later.
 	Compression compress.Codec
 	// GzipLevel (compression.gzip.level, KIP-390) is used with gzip: 1 to 9; 0 means the
-	// default.
+	// default (the library's own, as Java's Deflater.DEFAULT_COMPRESSION).
 	GzipLevel int
 	// LZ4Level (compression.lz4.level) is used with lz4: 1 to 17; 0 means the default, 9.
 	LZ4Level int
@@ -117,19 +151,21 @@ type Config struct {
 	// default, 3.
 	ZstdLevel int
 	// Retries (retries) is how many times a batch is retried after a retriable error,
-	// within DeliveryTimeout. Default MaxInt32; [NoRetries] means retries=0.
+	// within DeliveryTimeout. Default MaxInt32 (DeliveryTimeout is the real bound);
+	// [NoRetries] for retries=0.
 	Retries int
 	// RetryBackoff (retry.backoff.ms) is the first wait before a retry, doubling up to
-	// RetryBackoffMax with ±20% jitter (KIP-580). Default 100 ms; negative means 0.
+	// RetryBackoffMax with ±20% jitter (KIP-580). Default 100 ms; [NoBackoff] for 0.
 	RetryBackoff time.Duration
-	// RetryBackoffMax (retry.backoff.max.ms): default 1 s.
+	// RetryBackoffMax (retry.backoff.max.ms): default 1 s; [NoBackoff] for 0.
 	RetryBackoffMax time.Duration
 	// BatchSize (batch.size) is the byte size at which a partition's batch is sealed; a
-	// record larger than that gets a batch of its own. Default 16384; negative means 0
+	// record larger than that gets a batch of its own. Default 16384; [NoBatching] for 0
 	// (every record its own batch).
 	BatchSize int
 	// Linger (linger.ms) is how long a batch waits for more records before it is sent.
-	// Default 5 ms (Java 4.0); negative means 0 (send as soon as possible).
+	// Default 5 ms (Java 4.0); [NoLinger] for 0 (send as soon as possible). A Duration:
+	// linger.ms=20 is 20 * time.Millisecond.
 	Linger time.Duration
 	// MaxInFlight (max.in.flight.requests.per.connection): default 5.
 	MaxInFlight int
@@ -140,7 +176,7 @@ type Config struct {
 	// failure, retries included; it must be at least Linger + RequestTimeout. Default 120 s.
 	DeliveryTimeout time.Duration
 	// MaxBlock (max.block.ms) bounds how long a send blocks for buffer memory or for topic
-	// metadata. Default 60 s; negative means 0 (fail at once).
+	// metadata. Default 60 s; [NoBlock] for 0 (fail at once).
 	MaxBlock time.Duration
 	// MaxRequestSize (max.request.size) bounds a Produce request and so the largest record.
 	// Default 1 MiB.
@@ -155,10 +191,14 @@ type Config struct {
 	// errors. Default 5 min.
 	MetadataMaxAge time.Duration
 	// ConnectionsMaxIdle (connections.max.idle.ms) closes connections idle that long.
-	// Default 9 min; negative means never.
+	// Default 9 min; -1 (as in Java) for never.
 	ConnectionsMaxIdle time.Duration
 	// Partitioner (partitioner.class) chooses partitions. nil means the Java default:
-	// murmur2 for keyed records, uniform sticky (KIP-794) for the others.
+	// murmur2 for keyed records, uniform sticky (KIP-794) for the others;
+	// [RoundRobinPartitioner] spreads records one by one; or a [Partitioner] of your own.
+	// In properties: partitioner.class is "" or DefaultPartitioner (nil) or
+	// RoundRobinPartitioner, with or without Java's package name
+	// (org.apache.kafka.clients.producer.RoundRobinPartitioner).
 	Partitioner Partitioner
 	// PartitionerIgnoreKeys (partitioner.ignore.keys) makes the default partitioner treat
 	// keyed records as unkeyed.
@@ -227,29 +267,39 @@ func (c Config) validate() (settings, error) {
 	if s.ClientID == "" {
 		s.ClientID = DefaultClientID
 	}
-	if s.Acks < AcksAll || s.Acks > AcksNone {
-		return s, fmt.Errorf("producer: acks: invalid value %d: use AcksAll, AcksLeader or AcksNone", s.Acks)
+	acks, ok := s.Acks.normalize()
+	if !ok {
+		return s, fmt.Errorf(`producer: acks: invalid value %q: want "all" (or "-1"), "1" or "0" (AcksAll, AcksLeader, AcksNone)`, string(s.Acks))
 	}
-	def := func(d *time.Duration, v time.Duration) {
+	s.Acks = acks
+	for _, f := range []struct {
+		d       *time.Duration
+		def     time.Duration
+		name    string
+		special string // the name of -1, "" if none
+	}{
+		{&s.RetryBackoff, DefaultRetryBackoff, "retry.backoff.ms", "NoBackoff"},
+		{&s.RetryBackoffMax, DefaultRetryBackoffMax, "retry.backoff.max.ms", "NoBackoff"},
+		{&s.Linger, DefaultLinger, "linger.ms", "NoLinger"},
+		{&s.MaxBlock, DefaultMaxBlock, "max.block.ms", "NoBlock"},
+	} {
 		switch {
-		case *d == 0:
-			*d = v
-		case *d < 0:
-			*d = 0
+		case *f.d == 0:
+			*f.d = f.def
+		case *f.d == -1:
+			*f.d = 0
+		case *f.d < 0:
+			return s, negativeError(f.name, *f.d, f.special)
 		}
 	}
-	def(&s.RetryBackoff, DefaultRetryBackoff)
-	def(&s.RetryBackoffMax, DefaultRetryBackoffMax)
-	def(&s.Linger, DefaultLinger)
-	def(&s.MaxBlock, DefaultMaxBlock)
-	if s.BufferMemory == 0 {
+	switch {
+	case s.BufferMemory == 0:
 		s.BufferMemory = DefaultBufferMemory
-	}
-	if s.BufferMemory < 0 {
-		return s, fmt.Errorf("producer: buffer.memory: invalid value %d: must be positive", s.BufferMemory)
+	case s.BufferMemory < 0:
+		return s, negativeError("buffer.memory", s.BufferMemory, "")
 	}
 	if s.Compression < compress.None || s.Compression > compress.Zstd {
-		return s, fmt.Errorf("producer: compression.type: invalid codec %d", s.Compression)
+		return s, fmt.Errorf("producer: compression.type: invalid codec %d: want compress.None, Gzip, Snappy, LZ4 or Zstd", s.Compression)
 	}
 	for _, l := range []struct {
 		codec compress.Codec
@@ -275,98 +325,113 @@ func (c Config) validate() (settings, error) {
 	case s.Retries == NoRetries:
 		s.Retries = 0
 	case s.Retries < 0:
-		return s, fmt.Errorf("producer: retries: invalid value %d: use NoRetries for none", s.Retries)
+		return s, negativeError("retries", s.Retries, "NoRetries")
 	}
 	switch {
 	case s.BatchSize == 0:
 		s.BatchSize = DefaultBatchSize
-	case s.BatchSize < 0:
+	case s.BatchSize == NoBatching:
 		s.BatchSize = 0
+	case s.BatchSize < 0:
+		return s, negativeError("batch.size", s.BatchSize, "NoBatching")
 	}
-	if s.MaxInFlight == 0 {
+	switch {
+	case s.MaxInFlight == 0:
 		s.MaxInFlight = DefaultMaxInFlight
+	case s.MaxInFlight < 0:
+		return s, negativeError("max.in.flight.requests.per.connection", s.MaxInFlight, "")
 	}
-	if s.MaxInFlight < 0 {
-		return s, fmt.Errorf("producer: max.in.flight.requests.per.connection: invalid value %d: must be at least 1", s.MaxInFlight)
-	}
-	if s.RequestTimeout == 0 {
+	switch {
+	case s.RequestTimeout == 0:
 		s.RequestTimeout = DefaultRequestTimeout
+	case s.RequestTimeout < 0:
+		return s, negativeError("request.timeout.ms", s.RequestTimeout, "")
 	}
-	if s.RequestTimeout < 0 {
-		return s, fmt.Errorf("producer: request.timeout.ms: invalid value %v: must be positive", s.RequestTimeout)
-	}
-	if s.DeliveryTimeout == 0 {
+	switch {
+	case s.DeliveryTimeout == 0:
 		s.DeliveryTimeout = DefaultDeliveryTimeout
 		// Java lowers nothing here but refuses the combination; a default delivery timeout
 		// follows a long linger or request timeout instead of failing on them.
 		if min := s.Linger + s.RequestTimeout; s.DeliveryTimeout < min {
 			s.DeliveryTimeout = min
 		}
+	case s.DeliveryTimeout < 0:
+		return s, negativeError("delivery.timeout.ms", s.DeliveryTimeout, "")
 	}
 	if s.DeliveryTimeout < s.Linger+s.RequestTimeout {
 		return s, fmt.Errorf("producer: delivery.timeout.ms (%v) must be at least linger.ms + request.timeout.ms (%v)",
 			s.DeliveryTimeout, s.Linger+s.RequestTimeout)
 	}
-	if s.MaxRequestSize == 0 {
+	switch {
+	case s.MaxRequestSize == 0:
 		s.MaxRequestSize = DefaultMaxRequestSize
+	case s.MaxRequestSize < 0:
+		return s, negativeError("max.request.size", s.MaxRequestSize, "")
 	}
-	if s.MaxRequestSize < 0 {
-		return s, fmt.Errorf("producer: max.request.size: invalid value %d: must be positive", s.MaxRequestSize)
+	for _, f := range []struct {
+		n    *int
+		def  int
+		name string
+	}{
+		{&s.SendBufferBytes, DefaultSendBufferBytes, "send.buffer.bytes"},
+		{&s.ReceiveBufferBytes, DefaultReceiveBufferBytes, "receive.buffer.bytes"},
+	} {
+		switch {
+		case *f.n == 0:
+			*f.n = f.def
+		case *f.n < -1:
+			return s, negativeError(f.name, *f.n, "-1 (the OS default, as in Java)")
+		}
 	}
-	if s.SendBufferBytes == 0 {
-		s.SendBufferBytes = DefaultSendBufferBytes
-	}
-	if s.ReceiveBufferBytes == 0 {
-		s.ReceiveBufferBytes = DefaultReceiveBufferBytes
-	}
-	if s.SendBufferBytes < -1 || s.ReceiveBufferBytes < -1 {
-		return s, fmt.Errorf("producer: send.buffer.bytes / receive.buffer.bytes: must be -1 (OS default) or positive")
-	}
-	if s.MetadataMaxAge == 0 {
+	switch {
+	case s.MetadataMaxAge == 0:
 		s.MetadataMaxAge = DefaultMetadataMaxAge
+	case s.MetadataMaxAge < 0:
+		return s, negativeError("metadata.max.age.ms", s.MetadataMaxAge, "")
 	}
-	if s.MetadataMaxAge < 0 {
-		return s, fmt.Errorf("producer: metadata.max.age.ms: invalid value %v: must be positive", s.MetadataMaxAge)
-	}
-	if s.ConnectionsMaxIdle == 0 {
+	switch {
+	case s.ConnectionsMaxIdle == 0:
 		s.ConnectionsMaxIdle = DefaultConnectionsMaxIdle
+	case s.ConnectionsMaxIdle < -1:
+		return s, negativeError("connections.max.idle.ms", s.ConnectionsMaxIdle, "-1 (never close, as in Java)")
 	}
-	if s.TransactionTimeout == 0 {
+	switch {
+	case s.TransactionTimeout == 0:
 		s.TransactionTimeout = DefaultTransactionTimeout
-	}
-	if s.TransactionTimeout < 0 {
-		return s, fmt.Errorf("producer: transaction.timeout.ms: invalid value %v: must be positive", s.TransactionTimeout)
+	case s.TransactionTimeout < 0:
+		return s, negativeError("transaction.timeout.ms", s.TransactionTimeout, "")
 	}
 
 	// enable.idempotence, as the Java client: on by default, turned off quietly by a
 	// conflicting setting, and an error when asked for together with one.
-	var conflict string
+	var conflict string // the setting that rules idempotence out, as a property
 	switch {
 	case s.Acks != AcksAll:
-		conflict = "acks must be all"
+		conflict = "acks=" + string(s.Acks)
 	case s.Retries == 0:
-		conflict = "retries must be greater than 0"
+		conflict = "retries=0"
 	case s.MaxInFlight > 5:
-		conflict = "max.in.flight.requests.per.connection must be at most 5"
+		conflict = fmt.Sprintf("max.in.flight.requests.per.connection=%d", s.MaxInFlight)
 	}
+	const needs = "acks=all, retries > 0 and max.in.flight.requests.per.connection ≤ 5"
 	switch s.Idempotence {
 	case Default:
 		s.idempotent = conflict == ""
 	case Enabled:
 		if conflict != "" {
-			return s, fmt.Errorf("producer: enable.idempotence=true needs %s; set it, or disable idempotence", conflict)
+			return s, fmt.Errorf("producer: enable.idempotence=true conflicts with %s: idempotence needs %s; change that setting, or disable idempotence", conflict, needs)
 		}
 		s.idempotent = true
 	case Disabled:
 		s.idempotent = false
 	default:
-		return s, fmt.Errorf("producer: enable.idempotence: invalid value %d", s.Idempotence)
+		return s, fmt.Errorf("producer: enable.idempotence: invalid value Switch(%d): want Default, Enabled or Disabled", s.Idempotence)
 	}
 	if s.TransactionalID != "" && !s.idempotent {
 		if s.Idempotence == Disabled {
-			return s, errors.New("producer: transactional.id needs enable.idempotence=true")
+			return s, errors.New("producer: transactional.id needs idempotence, but enable.idempotence=false")
 		}
-		return s, fmt.Errorf("producer: transactional.id needs idempotence, but %s", conflict)
+		return s, fmt.Errorf("producer: transactional.id needs idempotence, which %s rules out: transactions need %s", conflict, needs)
 	}
 
 	sec, err := c.security()
@@ -375,6 +440,18 @@ func (c Config) validate() (settings, error) {
 	}
 	s.sec = sec
 	return s, nil
+}
+
+// negativeError is the error for a negative value of the field of property name; special
+// names the negative value the field takes, if any ("NoLinger" for -1, or a description).
+func negativeError[T int | int64 | time.Duration](name string, v T, special string) error {
+	switch {
+	case special == "":
+		return fmt.Errorf("producer: %s: %v is negative: want a positive value, or 0 for the default", name, v)
+	case strings.HasPrefix(special, "-1"):
+		return fmt.Errorf("producer: %s: %v is negative: the only negative value is %s; 0 is the default", name, v, special)
+	}
+	return fmt.Errorf("producer: %s: %v is negative: write %s (-1) for %s=0; 0 is the default", name, v, special, name)
 }
 
 // propertySetter parses one property value into a Config.
@@ -464,6 +541,11 @@ var properties = map[string]propertySetter{
 		}
 		return err
 	},
+	// Java's serializer classes, accepted so a Java configuration loads as it is. The
+	// Producer sends the bytes of Record.Key and Record.Value, so they change nothing;
+	// ConfigFromProperties names their Go counterparts.
+	"key.serializer":   checkSerializer,
+	"value.serializer": checkSerializer,
 	"partitioner.class": func(c *Config, v string) error {
 		p, err := partitionerByName(v)
 		c.Partitioner = p
@@ -493,17 +575,34 @@ var properties = map[string]propertySetter{
 }
 
 // ConfigFromProperties builds a Config from Java producer property names and values, so a
-// configuration written for the Java client or kafka-python can be used as it is:
+// configuration written for the Java client can be used as it is:
 //
 //	cfg, err := producer.ConfigFromProperties(map[string]string{
 //		"bootstrap.servers": "broker1:9092,broker2:9092",
 //		"acks":              "all",
 //		"linger.ms":         "5",
 //		"compression.type":  "lz4",
+//		"key.serializer":    "org.apache.kafka.common.serialization.StringSerializer",
+//		"value.serializer":  "org.apache.kafka.common.serialization.ByteArraySerializer",
 //	})
 //
-// An unknown property or a bad value is an error naming the property and the value; with
-// several bad ones, the first in name order is reported. Ranges are checked here, and the
+// Values mean what they mean to the Java client: retries=0 is no retries ([NoRetries]),
+// linger.ms=0 no linger ([NoLinger]). [PropertyNames] lists the supported properties.
+//
+// key.serializer and value.serializer are checked and otherwise ignored: a [Producer] sends
+// the bytes of [Record.Key] and [Record.Value] as they are, which is what Java's
+// ByteArraySerializer does. For typed keys and values, [NewTyped] takes the Go counterparts
+// of Java's serializers: ByteArraySerializer is [BytesSerializer], StringSerializer is
+// [StringSerializer] (UTF-8), IntegerSerializer is [Int32Serializer] and LongSerializer is
+// [Int64Serializer] (big-endian). Class names are accepted with or without the package
+// org.apache.kafka.common.serialization; other classes are an error.
+//
+// An unknown property is an error that suggests the property meant, for misspellings and
+// for the names of kafka-python (linger_ms: linger.ms) and librdkafka
+// (queue.buffering.max.ms: linger.ms); it never shows the value, which may be a secret. A
+// bad value is an error naming the property and the value, except for the values of
+// secrets (passwords, sasl.jaas.config), which are never shown. With several bad
+// properties, the first in name order is reported. Ranges are checked here, and the
 // combination of settings by [New].
 func ConfigFromProperties(props map[string]string) (Config, error) {
 	var c Config
@@ -516,7 +615,7 @@ func ConfigFromProperties(props map[string]string) (Config, error) {
 		v := props[key]
 		set, ok := properties[key]
 		if !ok {
-			return c, fmt.Errorf("producer: unknown property %s=%q (PropertyNames lists the supported ones)", key, propertyShown(key, v))
+			return c, unknownPropertyError(key)
 		}
 		if err := set(&c, strings.TrimSpace(v)); err != nil {
 			return c, fmt.Errorf("producer: property %s=%q: %v", key, propertyShown(key, v), err)
@@ -600,4 +699,118 @@ func boolSetter(set func(*Config, bool)) propertySetter {
 		}
 		return nil
 	}
+}
+
+// serializerClasses maps the Java serializer classes gregor has counterparts of, by their
+// simple names, to those counterparts.
+var serializerClasses = map[string]string{
+	"ByteArraySerializer":  "BytesSerializer",
+	"ByteBufferSerializer": "BytesSerializer",
+	"BytesSerializer":      "BytesSerializer",
+	"StringSerializer":     "StringSerializer",
+	"IntegerSerializer":    "Int32Serializer",
+	"LongSerializer":       "Int64Serializer",
+}
+
+// checkSerializer accepts the key.serializer and value.serializer classes that have a Go
+// counterpart.
+func checkSerializer(_ *Config, v string) error {
+	const pkg = "org.apache.kafka.common.serialization."
+	if _, ok := serializerClasses[strings.TrimPrefix(v, pkg)]; ok {
+		return nil
+	}
+	return errors.New("unknown serializer class: want " + pkg + "ByteArraySerializer, StringSerializer, IntegerSerializer or LongSerializer " +
+		"(for other types, send bytes, or use NewTyped with a Serializer of your own)")
+}
+
+// propertyHints maps the names other clients give to gregor's properties (kafka-python's
+// keyword arguments, librdkafka's aliases) to those properties, and Java properties gregor
+// does without to advice, which has a space in it. Names that differ from a property only
+// by "_" for "." need no entry.
+var propertyHints = map[string]string{
+	// kafka-python
+	"ssl_cafile":                "ssl.ca.location",
+	"ssl_certfile":              "ssl.certificate.location",
+	"ssl_keyfile":               "ssl.key.location",
+	"ssl_check_hostname":        "ssl.endpoint.identification.algorithm",
+	"sasl_plain_username":       "sasl.username",
+	"sasl_plain_password":       "sasl.password",
+	"sasl_oauth_token_provider": "use Config.SASL.TokenProvider",
+	"partitioner":               "partitioner.class",
+	// librdkafka
+	"queue.buffering.max.ms":              "linger.ms",
+	"request.required.acks":               "acks",
+	"message.send.max.retries":            "retries",
+	"compression.codec":                   "compression.type",
+	"message.max.bytes":                   "max.request.size",
+	"enable.ssl.certificate.verification": "ssl.endpoint.identification.algorithm",
+	// Java properties with another form here
+	"ssl.truststore.location": "JKS and PKCS12 stores are not supported: use ssl.ca.location with a PEM file",
+	"ssl.keystore.location":   "JKS and PKCS12 stores are not supported: use ssl.certificate.location and ssl.key.location with PEM files",
+	"interceptor.classes":     "Java classes are not supported: use Config.Hooks",
+	"metric.reporters":        "Java classes are not supported: use Config.Hooks or Producer.Stats",
+	"client.dns.lookup":       "not needed: a host name's addresses are each tried, as use_all_dns_ips does; remove it",
+	// consumer properties, found in configurations shared by producers and consumers
+	"group.id":           "a consumer property, not a producer one; remove it",
+	"session.timeout.ms": "a consumer property, not a producer one; remove it",
+	"auto.offset.reset":  "a consumer property, not a producer one; remove it",
+	"enable.auto.commit": "a consumer property, not a producer one; remove it",
+	"key.deserializer":   "a consumer property, not a producer one; remove it",
+	"value.deserializer": "a consumer property, not a producer one; remove it",
+}
+
+// unknownPropertyError is the error for an unknown property key, with the property it
+// probably means. It never holds the value: an unknown key may be a misspelt secret.
+func unknownPropertyError(key string) error {
+	switch s := suggestProperty(key); {
+	case strings.Contains(s, " "):
+		return fmt.Errorf("producer: unknown property %q: %s", key, s)
+	case s != "":
+		return fmt.Errorf("producer: unknown property %q: did you mean %q?", key, s)
+	}
+	return fmt.Errorf("producer: unknown property %q; the supported ones are: %s", key, strings.Join(PropertyNames(), ", "))
+}
+
+// suggestProperty returns the property key probably means, advice, or "".
+func suggestProperty(key string) string {
+	k := strings.ToLower(strings.TrimSpace(key))
+	if h, ok := propertyHints[k]; ok {
+		return h
+	}
+	k = strings.NewReplacer("_", ".", "-", ".", " ", "").Replace(k)
+	if _, ok := properties[k]; ok {
+		return k
+	}
+	if h, ok := propertyHints[k]; ok {
+		return h
+	}
+	// The nearest property, if a few edits away: a typo, not another word.
+	best, bestDist := "", min(3, len(k)/3+1)
+	for _, name := range PropertyNames() {
+		if d := editDistance(k, name); d < bestDist {
+			best, bestDist = name, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

@@ -1,6 +1,8 @@
 package producer
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -79,6 +81,8 @@ func TestConfigProperties(t *testing.T) {
 		"enable.idempotence":                    "false",
 		"transactional.id":                      "",
 		"transaction.timeout.ms":                "10000",
+		"key.serializer":                        "org.apache.kafka.common.serialization.StringSerializer",
+		"value.serializer":                      "ByteArraySerializer",
 	}
 	if len(props)+len(securityProperties) != len(PropertyNames()) { // securityProperties: security_test.go
 		t.Fatalf("test covers %d properties, %d supported", len(props)+len(securityProperties), len(PropertyNames()))
@@ -140,7 +144,8 @@ func TestConfigPropertyErrors(t *testing.T) {
 		"send.buffer.bytes":                     "0",
 		"enable.idempotence":                    "yes",
 		"partitioner.class":                     "com.example.Nope",
-		"no.such.property":                      "1",
+		"key.serializer":                        "io.confluent.kafka.serializers.KafkaAvroSerializer",
+		"value.serializer":                      "org.apache.kafka.common.serialization.DoubleSerializer",
 		"bootstrap.servers":                     " , ",
 		"request.timeout.ms":                    "0",
 	}
@@ -161,9 +166,19 @@ func TestConfigValidation(t *testing.T) {
 	bad := map[string]func(*Config){
 		"no servers":               func(c *Config) { c.BootstrapServers = nil },
 		"server without port":      func(c *Config) { c.BootstrapServers = []string{"host"} },
-		"acks out of range":        func(c *Config) { c.Acks = 7 },
+		"acks=2":                   func(c *Config) { c.Acks = "2" },
 		"negative buffer":          func(c *Config) { c.BufferMemory = -1 },
 		"negative retries":         func(c *Config) { c.Retries = -5 },
+		"negative linger":          func(c *Config) { c.Linger = -time.Millisecond },
+		"negative batch size":      func(c *Config) { c.BatchSize = -2 },
+		"negative max block":       func(c *Config) { c.MaxBlock = -time.Second },
+		"negative backoff":         func(c *Config) { c.RetryBackoff = -2 },
+		"negative idle":            func(c *Config) { c.ConnectionsMaxIdle = -time.Second },
+		"negative request timeout": func(c *Config) { c.RequestTimeout = -1 },
+		"negative delivery":        func(c *Config) { c.DeliveryTimeout = -1 },
+		"negative metadata age":    func(c *Config) { c.MetadataMaxAge = -1 },
+		"negative max request":     func(c *Config) { c.MaxRequestSize = -1 },
+		"negative txn timeout":     func(c *Config) { c.TransactionTimeout = -1 },
 		"negative in flight":       func(c *Config) { c.MaxInFlight = -1 },
 		"delivery < linger+req":    func(c *Config) { c.DeliveryTimeout = time.Second; c.RequestTimeout = 2 * time.Second },
 		"idempotence with acks=1":  func(c *Config) { c.Idempotence = Enabled; c.Acks = AcksLeader },
@@ -174,6 +189,7 @@ func TestConfigValidation(t *testing.T) {
 		"bad lz4 level":            func(c *Config) { c.LZ4Level = 99 },
 		"bad codec":                func(c *Config) { c.Compression = 9 },
 		"bad socket buffer":        func(c *Config) { c.SendBufferBytes = -2 },
+		"bad idempotence switch":   func(c *Config) { c.Idempotence = 7 },
 	}
 	for name, mutate := range bad {
 		c := base()
@@ -194,5 +210,192 @@ func TestConfigValidation(t *testing.T) {
 	c.RequestTimeout = 5 * time.Minute
 	if s, err := c.validate(); err != nil || s.DeliveryTimeout < s.RequestTimeout+s.Linger {
 		t.Errorf("long request timeout: %v %v", err, s.DeliveryTimeout)
+	}
+}
+
+// TestAcksLiteral: Acks: 0 does not compile, and the string literals mean what acks=...
+// means in a Java properties file.
+func TestAcksLiteral(t *testing.T) {
+	const snippet = `package snippet
+
+import "github.com/gregor-kafka/producer"
+
+var _ = producer.Config{Acks: %s}
+`
+	for _, lit := range []string{"0", "1", "-1", "2", "'0'"} {
+		err := typeCheck(t, fmt.Sprintf(snippet, lit))
+		if err == nil || !strings.Contains(err.Error(), "cannot use") {
+			t.Errorf("Config{Acks: %s} compiles (%v)", lit, err)
+		}
+	}
+	for _, lit := range []string{`"0"`, `"all"`, "producer.AcksNone", "producer.AcksLeader", "producer.AcksAll"} {
+		if err := typeCheck(t, fmt.Sprintf(snippet, lit)); err != nil {
+			t.Errorf("Config{Acks: %s} does not compile: %v", lit, err)
+		}
+	}
+
+	for _, tc := range []struct {
+		acks Acks
+		wire int16
+	}{
+		{"", -1}, {"all", -1}, {"ALL", -1}, {"-1", -1}, {AcksAll, -1},
+		{"1", 1}, {AcksLeader, 1},
+		{"0", 0}, {" 0 ", 0}, {AcksNone, 0},
+	} {
+		s, err := Config{BootstrapServers: []string{"h:1"}, Acks: tc.acks}.validate()
+		if err != nil {
+			t.Errorf("acks %q: %v", tc.acks, err)
+			continue
+		}
+		if got := s.Acks.wire(); got != tc.wire {
+			t.Errorf("acks %q: sent as %d, want %d", tc.acks, got, tc.wire)
+		}
+		if tc.wire != -1 && s.idempotent {
+			t.Errorf("acks %q: idempotent", tc.acks)
+		}
+	}
+	_, err := Config{BootstrapServers: []string{"h:1"}, Acks: "2"}.validate()
+	if err == nil || err.Error() != `producer: acks: invalid value "2": want "all" (or "-1"), "1" or "0" (AcksAll, AcksLeader, AcksNone)` {
+		t.Errorf("acks 2: %v", err)
+	}
+}
+
+// TestSpecialValues: the one rule for zero and negative values. 0 is the default, -1 (by
+// its name) is the property's own 0 or Java's -1, and any other negative value is an error
+// that names the way to ask for it.
+func TestSpecialValues(t *testing.T) {
+	base := Config{BootstrapServers: []string{"h:1"}}
+	s, err := base.validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Retries != DefaultRetries || s.Linger != DefaultLinger || s.BatchSize != DefaultBatchSize || s.MaxBlock != DefaultMaxBlock {
+		t.Errorf("zero Config: retries %d, linger %v, batch.size %d, max.block %v", s.Retries, s.Linger, s.BatchSize, s.MaxBlock)
+	}
+
+	c := base
+	c.Retries, c.Linger, c.BatchSize, c.MaxBlock = NoRetries, NoLinger, NoBatching, NoBlock
+	c.RetryBackoff, c.RetryBackoffMax = NoBackoff, NoBackoff
+	c.SendBufferBytes, c.ReceiveBufferBytes, c.ConnectionsMaxIdle = -1, -1, -1
+	if s, err = c.validate(); err != nil {
+		t.Fatal(err)
+	}
+	if s.Retries != 0 || s.Linger != 0 || s.BatchSize != 0 || s.MaxBlock != 0 || s.RetryBackoff != 0 || s.RetryBackoffMax != 0 ||
+		s.SendBufferBytes != -1 || s.ReceiveBufferBytes != -1 || s.ConnectionsMaxIdle != -1 {
+		t.Errorf("-1 values: %+v", s.Config)
+	}
+	if s.idempotent {
+		t.Error("retries=0 left idempotence on")
+	}
+
+	for _, tc := range []struct {
+		mutate func(*Config)
+		want   string
+	}{
+		{func(c *Config) { c.Retries = -2 }, "producer: retries: -2 is negative: write NoRetries (-1) for retries=0; 0 is the default"},
+		{func(c *Config) { c.Linger = -5 * time.Millisecond }, "producer: linger.ms: -5ms is negative: write NoLinger (-1) for linger.ms=0; 0 is the default"},
+		{func(c *Config) { c.BatchSize = -100 }, "producer: batch.size: -100 is negative: write NoBatching (-1) for batch.size=0; 0 is the default"},
+		{func(c *Config) { c.MaxBlock = -time.Second }, "producer: max.block.ms: -1s is negative: write NoBlock (-1) for max.block.ms=0; 0 is the default"},
+		{func(c *Config) { c.ConnectionsMaxIdle = -time.Second }, "producer: connections.max.idle.ms: -1s is negative: the only negative value is -1 (never close, as in Java); 0 is the default"},
+		{func(c *Config) { c.BufferMemory = -1 }, "producer: buffer.memory: -1 is negative: want a positive value, or 0 for the default"},
+	} {
+		c := base
+		tc.mutate(&c)
+		if _, err := c.validate(); err == nil || err.Error() != tc.want {
+			t.Errorf("got  %v\nwant %s", err, tc.want)
+		}
+	}
+}
+
+// TestPropertiesMeanWhatJavaMeans: zero values in properties are Kafka's zeros.
+func TestPropertiesMeanWhatJavaMeans(t *testing.T) {
+	c, err := ConfigFromProperties(map[string]string{
+		"bootstrap.servers": "h:1", "acks": "0", "retries": "0", "linger.ms": "0", "batch.size": "0", "max.block.ms": "0",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Acks.wire() != 0 || s.Retries != 0 || s.Linger != 0 || s.BatchSize != 0 || s.MaxBlock != 0 {
+		t.Errorf("zeros: acks %d, retries %d, linger %v, batch.size %d, max.block %v", s.Acks.wire(), s.Retries, s.Linger, s.BatchSize, s.MaxBlock)
+	}
+}
+
+// TestUnknownPropertySuggestions: an unknown property gets the property it probably
+// means, and never shows its value.
+func TestUnknownPropertySuggestions(t *testing.T) {
+	for _, tc := range []struct{ key, want string }{
+		{"linger_ms", `producer: unknown property "linger_ms": did you mean "linger.ms"?`},
+		{"lingr.ms", `producer: unknown property "lingr.ms": did you mean "linger.ms"?`},
+		{"bootstrap_servers", `producer: unknown property "bootstrap_servers": did you mean "bootstrap.servers"?`},
+		{"max_in_flight_requests_per_connection", `producer: unknown property "max_in_flight_requests_per_connection": did you mean "max.in.flight.requests.per.connection"?`},
+		{"Compression-Type", `producer: unknown property "Compression-Type": did you mean "compression.type"?`},
+		{"ssl_cafile", `producer: unknown property "ssl_cafile": did you mean "ssl.ca.location"?`},
+		{"sasl_plain_password", `producer: unknown property "sasl_plain_password": did you mean "sasl.password"?`},
+		{"sasl.pasword", `producer: unknown property "sasl.pasword": did you mean "sasl.password"?`},
+		{"queue.buffering.max.ms", `producer: unknown property "queue.buffering.max.ms": did you mean "linger.ms"?`},
+		{"ssl.truststore.location", `producer: unknown property "ssl.truststore.location": JKS and PKCS12 stores are not supported: use ssl.ca.location with a PEM file`},
+		{"session.timeout.ms", `producer: unknown property "session.timeout.ms": a consumer property, not a producer one; remove it`},
+		{"frobnicate", `producer: unknown property "frobnicate"; the supported ones are: ` + strings.Join(PropertyNames(), ", ")},
+	} {
+		const secret = "hunter2"
+		_, err := ConfigFromProperties(map[string]string{tc.key: secret})
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%s:\n got %v\nwant %s", tc.key, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), secret) {
+			t.Errorf("%s: the value is in the error: %v", tc.key, err)
+		}
+	}
+}
+
+// TestErrorsSayProducerOnce: a wrapped producer error does not repeat "producer: ".
+func TestErrorsSayProducerOnce(t *testing.T) {
+	for _, err := range []error{
+		&PartitionError{Topic: "t", Partition: 0, Err: ErrClosed},
+		&PartitionError{Topic: "t", Partition: -1, Err: fmt.Errorf("%w: after 60s", ErrTimeout)},
+		wrapError("producer: transaction cannot commit", &PartitionError{Topic: "t", Partition: 2, Err: ErrTimeout}),
+	} {
+		if n := strings.Count(err.Error(), "producer: "); n != 1 {
+			t.Errorf("%q says producer: %d times", err, n)
+		}
+	}
+	if got, want := (&PartitionError{Topic: "t", Partition: 0, Err: ErrClosed}).Error(), `producer: topic "t" partition 0: closed`; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got, want := (&PartitionError{Topic: "t", Partition: -1, Err: ErrTimeout}).Error(), `producer: topic "t": timed out`; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	err := wrapError("producer: transaction cannot commit", &PartitionError{Topic: "t", Partition: 2, Err: ErrTimeout})
+	if !errors.Is(err, ErrTimeout) {
+		t.Error("the cause is lost")
+	}
+}
+
+// TestIdempotenceConflictWording: the conflict errors are sentences that name the
+// setting.
+func TestIdempotenceConflictWording(t *testing.T) {
+	const needs = "acks=all, retries > 0 and max.in.flight.requests.per.connection ≤ 5"
+	for _, tc := range []struct {
+		mutate func(*Config)
+		want   string
+	}{
+		{func(c *Config) { c.Idempotence = Enabled; c.Acks = AcksLeader },
+			"producer: enable.idempotence=true conflicts with acks=1: idempotence needs " + needs + "; change that setting, or disable idempotence"},
+		{func(c *Config) { c.Idempotence = Enabled; c.Retries = NoRetries },
+			"producer: enable.idempotence=true conflicts with retries=0: idempotence needs " + needs + "; change that setting, or disable idempotence"},
+		{func(c *Config) { c.TransactionalID = "t"; c.Acks = AcksNone },
+			"producer: transactional.id needs idempotence, which acks=0 rules out: transactions need " + needs},
+		{func(c *Config) { c.TransactionalID = "t"; c.Idempotence = Disabled },
+			"producer: transactional.id needs idempotence, but enable.idempotence=false"},
+	} {
+		c := Config{BootstrapServers: []string{"h:1"}}
+		tc.mutate(&c)
+		if _, err := c.validate(); err == nil || err.Error() != tc.want {
+			t.Errorf("got  %v\nwant %s", err, tc.want)
+		}
 	}
 }

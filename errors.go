@@ -3,6 +3,7 @@ package producer
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/gregor-kafka/producer/wire"
 )
@@ -31,23 +32,63 @@ var (
 )
 
 // KafkaError is the type of the error codes brokers return, such as
-// [wire.ErrNotLeaderOrFollower]. It is an alias so that callers need not import wire:
+// [wire.ErrNotLeaderOrFollower]. It is an alias of [wire.Error], so that callers need not
+// import wire. Its fields:
 //
+//	Code            int16  // the Kafka error code, such as 6
+//	Name            string // the name Kafka gives the code, such as NOT_LEADER_OR_FOLLOWER
+//	Retriable       bool   // whether the Java client retries a request that met it
+//	RefreshMetadata bool   // whether it means the client's metadata is stale
+//	Description     string // Kafka's description of the error
+//
+// Two KafkaErrors match with errors.Is when their codes are equal:
+//
+//	if errors.Is(err, wire.ErrTopicAuthorizationFailed) { ... }
 //	var kerr *producer.KafkaError
 //	if errors.As(err, &kerr) && kerr.Retriable { ... }
 type KafkaError = wire.Error
 
 // PartitionError is the error of a record that failed: the partition it was for and why.
+// Partition is -1 when the error concerns the whole topic (its metadata could not be had).
+// Err is the cause: a [KafkaError], or one of the errors above ([ErrTimeout],
+// [ErrClosed], ...), to be tested with errors.Is.
 type PartitionError struct {
 	Topic     string
 	Partition int32
 	Err       error
 }
 
-// Error returns a message naming the topic and partition.
+// Error returns a message naming the topic, the partition and the cause, saying
+// "producer: " once.
 func (e *PartitionError) Error() string {
-	return fmt.Sprintf("producer: topic %q partition %d: %v", e.Topic, e.Partition, e.Err)
+	if e.Partition < 0 {
+		return fmt.Sprintf("producer: topic %q: %s", e.Topic, causeText(e.Err))
+	}
+	return fmt.Sprintf("producer: topic %q partition %d: %s", e.Topic, e.Partition, causeText(e.Err))
 }
 
 // Unwrap returns the cause.
 func (e *PartitionError) Unwrap() error { return e.Err }
+
+// causeText is err's message without its "producer: " prefix, for a message that has one
+// already.
+func causeText(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	return strings.TrimPrefix(err.Error(), "producer: ")
+}
+
+// wrappedError is an error of the producer with a cause: its message says "producer: "
+// once, and errors.Is and errors.As see the cause.
+type wrappedError struct {
+	msg   string // starts with "producer: "
+	cause error
+}
+
+// wrapError returns cause under msg, which starts with "producer: ".
+func wrapError(msg string, cause error) error { return &wrappedError{msg, cause} }
+
+func (e *wrappedError) Error() string { return e.msg + ": " + causeText(e.cause) }
+
+func (e *wrappedError) Unwrap() error { return e.cause }

@@ -118,6 +118,38 @@ func ExampleNewTyped() {
 	// key customer-7 value {"id":"o-1","cents":1999}
 }
 
+// RecordOptions set what a typed send does not take as an argument: here a null key (so
+// the partitioner spreads the records), a partition, a timestamp and headers.
+func ExampleRecordOption() {
+	c := startCluster("audit", 3)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	p, err := producer.New(producer.Config{BootstrapServers: c.Addrs()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close(ctx)
+
+	events := producer.NewTyped(p, producer.StringSerializer(), producer.StringSerializer())
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	md, err := events.Send(ctx, "audit", "", "logged in",
+		producer.NullKey(),
+		producer.WithPartition(2),
+		producer.WithTimestamp(at),
+		producer.WithHeaders(producer.Header{Key: "source", Value: []byte("web")}),
+	).Get(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	stored := c.Records("audit", 2)[0]
+	fmt.Printf("partition %d, key nil: %v, timestamp %s, header %s=%s\n",
+		md.Partition, stored.Key == nil, stored.Timestamp.UTC().Format(time.RFC3339), stored.Headers[0].Key, stored.Headers[0].Value)
+	// Output:
+	// partition 2, key nil: true, timestamp 2026-01-02T03:04:05Z, header source=web
+}
+
 // ConfigFromProperties takes the Java client's property names, so an existing producer
 // configuration can be used as it is. A misspelt property is an error, not ignored.
 func ExampleConfigFromProperties() {
@@ -154,7 +186,7 @@ func ExampleConfigFromProperties() {
 	// Output:
 	// acks=all linger=10ms compression=zstd client.id=log-shipper
 	// sent to logs/0@0, stored with codec 4
-	// producer: unknown property lingr.ms="10" (PropertyNames lists the supported ones)
+	// producer: unknown property "lingr.ms": did you mean "linger.ms"?
 }
 
 // KeyPartition tells in advance where the default partitioner puts a key: murmur2, as the

@@ -105,7 +105,8 @@ func New(cfg Config) (*Producer, error) {
 	return p, nil
 }
 
-// Future is the outcome of one record sent with [Producer.Send].
+// Future is the outcome of one record sent with [Producer.Send]. The record's delivery does
+// not depend on anyone waiting for the Future.
 type Future struct {
 	done chan struct{}
 	md   RecordMetadata
@@ -118,7 +119,10 @@ func failedFuture(err error) *Future {
 	return f
 }
 
-// Get waits for the record to be acknowledged or to fail, or for ctx to end.
+// Get waits for the record to be acknowledged or to fail, or for ctx to end. When ctx ends
+// first, Get returns ctx's error and the record stays in flight: it is still delivered or
+// failed (within delivery.timeout.ms), and a later Get or [Future.Done] tells which. ctx
+// bounds the wait, not the delivery.
 func (f *Future) Get(ctx context.Context) (RecordMetadata, error) {
 	select {
 	case <-f.done:
@@ -128,7 +132,7 @@ func (f *Future) Get(ctx context.Context) (RecordMetadata, error) {
 	}
 }
 
-// Wait is Get without the metadata.
+// Wait is [Future.Get] without the metadata.
 func (f *Future) Wait(ctx context.Context) error {
 	_, err := f.Get(ctx)
 	return err
@@ -140,7 +144,8 @@ func (f *Future) Done() <-chan struct{} { return f.done }
 // Send sends rec and returns its [Future]. It blocks only while buffer.memory is full or the
 // topic's metadata is unknown, up to max.block.ms or until ctx ends; ctx does not bound the
 // delivery itself (delivery.timeout.ms does). Errors found before the record is enqueued
-// (too large, closed producer, full buffer) are in the Future at once.
+// (too large, closed producer, full buffer) are in the Future at once. Once Send has
+// returned, the record is enqueued: ctx ending later does not withdraw it.
 func (p *Producer) Send(ctx context.Context, rec Record) *Future {
 	f := &Future{done: make(chan struct{})}
 	if err := p.send(ctx, &rec, nil, f); err != nil {
@@ -154,7 +159,13 @@ func (p *Producer) Send(ctx context.Context, rec Record) *Future {
 // SendAsync sends rec and calls cb, if not nil, exactly once with its outcome. When the
 // record cannot be enqueued, SendAsync calls cb with the error before returning it, as the
 // Java client does; otherwise it returns nil and cb runs later. With a nil cb this is
-// fire-and-forget, the fastest mode: the record costs no allocation.
+// fire-and-forget, the fastest mode: the record costs no allocation, and a failure to
+// deliver it is seen only in [Producer.Stats] (RecordsFailed).
+//
+// SendAsync is asynchronous about delivery, not about enqueuing: like Send, it blocks while
+// the topic's metadata is unknown (the first send to a topic) or buffer.memory is full, up
+// to max.block.ms ([Config.MaxBlock], 60 s by default) or until ctx ends. [NoBlock] makes
+// such a send fail at once instead. ctx bounds only that wait.
 func (p *Producer) SendAsync(ctx context.Context, rec Record, cb Callback) error {
 	err := p.send(ctx, &rec, cb, nil)
 	if err != nil && cb != nil {
@@ -407,9 +418,13 @@ func (p *Producer) stopping() bool {
 }
 
 // Flush sends every record sent before it and waits until each is acknowledged or failed,
-// or until ctx ends. It returns nil when every record has its outcome, whether or not some
-// failed: learn of failures from each record's Future or callback, or from
-// [Stats].RecordsFailed. From a callback or hook it fails with [ErrInCallback].
+// or until ctx ends (then it returns ctx's error, and the records stay in flight).
+//
+// Flush returns nil once every record has an outcome, even when some records failed: a
+// failure goes to the record's [Callback] or [Future], and is counted in [Producer.Stats]
+// (RecordsFailed). To learn of failures, send with a callback or keep the Futures; with
+// fire-and-forget sends, compare Stats().RecordsFailed before and after. From a callback or
+// hook it fails with [ErrInCallback].
 func (p *Producer) Flush(ctx context.Context) error {
 	if p.inCompletion() {
 		return fmt.Errorf("%w: Flush", ErrInCallback)

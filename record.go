@@ -6,8 +6,13 @@ import (
 	"github.com/gregor-kafka/producer/wire"
 )
 
-// Header is a record header: an ordered key/value pair. Keys must be valid UTF-8; a nil Value
-// is sent as null. A record may carry several headers with the same key.
+// Header is a record header: an ordered key/value pair. It is an alias of
+// [wire.RecordHeader], whose fields are:
+//
+//	Key   string // valid UTF-8; need not be unique within a record
+//	Value []byte // nil is sent as null, distinct from an empty value
+//
+// so a header is written producer.Header{Key: "source", Value: []byte("cli")}.
 type Header = wire.RecordHeader
 
 // Record is one record to send.

@@ -419,6 +419,9 @@ func setJAASConfig(c *Config, v string) error {
 	case strings.HasSuffix(module, ".PlainLoginModule"), strings.HasSuffix(module, ".ScramLoginModule"):
 	case strings.HasSuffix(module, ".OAuthBearerLoginModule"):
 		return errors.New("OAuthBearerLoginModule: set Config.SASL.TokenProvider instead")
+	case !isJavaClassName(module):
+		// Not a class name: perhaps a secret pasted in the wrong place; not shown.
+		return errors.New("the first word is not a login module class: use PlainLoginModule or ScramLoginModule")
 	default:
 		return fmt.Errorf("login module %q is not supported: use PlainLoginModule or ScramLoginModule", module)
 	}
@@ -432,8 +435,28 @@ func setJAASConfig(c *Config, v string) error {
 	return nil
 }
 
+// isJavaClassName reports whether s is a dotted Java class name, such as
+// org.apache.kafka.common.security.plain.PlainLoginModule.
+func isJavaClassName(s string) bool {
+	if !strings.Contains(s, ".") {
+		return false
+	}
+	for _, part := range strings.Split(s, ".") {
+		if part == "" || part[0] >= '0' && part[0] <= '9' {
+			return false
+		}
+		for _, r := range part {
+			if !(r == '_' || r == '$' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // parseJAAS parses one JAAS login module entry: "<class> <flag> [<key>=<value>]... ;", with
-// values bare or double-quoted (backslash escapes the next character). Errors give positions,
+// values bare or quoted, in double or single quotes as Java's StreamTokenizer reads them
+// (backslash escapes the next character). Errors give positions,
 // never values, which may be passwords.
 func parseJAAS(s string) (module string, opts map[string]string, err error) {
 	i := 0
@@ -480,9 +503,10 @@ func parseJAAS(s string) (module string, opts map[string]string, err error) {
 		}
 		i++
 		var val strings.Builder
-		if i < len(s) && s[i] == '"' {
+		if i < len(s) && (s[i] == '"' || s[i] == '\'') {
+			quote := s[i]
 			i++
-			for ; i < len(s) && s[i] != '"'; i++ {
+			for ; i < len(s) && s[i] != quote; i++ {
 				if s[i] == '\\' && i+1 < len(s) {
 					i++
 				}

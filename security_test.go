@@ -473,6 +473,9 @@ func TestSecurityFromProperties(t *testing.T) {
 		{name: "escapes", props: base("sasl.mechanism", "PLAIN",
 			"sasl.jaas.config", jaas("plain.PlainLoginModule", `username="a \"b\"" password="x\\y;z"`)),
 			mech: "PLAIN", user: `a "b"`, pw: `x\y;z`},
+		{name: "single quotes, as Confluent Cloud's configs", props: base("sasl.mechanism", "PLAIN",
+			"sasl.jaas.config", jaas("plain.PlainLoginModule", `username='KEY' password='`+secretPassword+`"x'`)),
+			mech: "PLAIN", user: "KEY", pw: secretPassword + `"x`},
 		{name: "both mechanism names agree", props: base("sasl.mechanism", "PLAIN", "sasl.mechanisms", "plain", "sasl.username", "u", "sasl.password", "p"), mech: "PLAIN", user: "u", pw: "p"},
 		{name: "endpoint https", props: base("ssl.endpoint.identification.algorithm", "HTTPS"), endpoint: Enabled},
 		{name: "endpoint none", props: base("ssl.endpoint.identification.algorithm", ""), endpoint: Disabled},
@@ -494,6 +497,9 @@ func TestSecurityFromProperties(t *testing.T) {
 		{name: "protocol", props: base("security.protocol", "TLS"), want: "want PLAINTEXT"},
 		{name: "endpoint", props: base("ssl.endpoint.identification.algorithm", "dns"), want: "https"},
 		{name: "unknown secret property", props: base("ssl.keystore.password", secretPassword), want: "unknown property"},
+		{name: "misspelt password property", props: base("sasl.pasword", secretPassword), want: `did you mean "sasl.password"`},
+		{name: "kafka-python password", props: base("sasl_plain_password", secretPassword), want: `did you mean "sasl.password"`},
+		{name: "jaas secret as module", props: base("sasl.jaas.config", secretPassword+" required;"), want: "not a login module class"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := ConfigFromProperties(tc.props)
@@ -543,6 +549,7 @@ func FuzzParseJAAS(f *testing.F) {
 	f.Add(`org.apache.kafka.common.security.scram.ScramLoginModule required username="alice" password="a\"b\\c";`)
 	f.Add("x.PlainLoginModule optional a=b c=d ;")
 	f.Add(`m required k="unterminated;`)
+	f.Add(`x.PlainLoginModule required username='u' password='p"q\'r';`)
 	f.Fuzz(func(t *testing.T, s string) {
 		module, opts, err := parseJAAS(s)
 		if err != nil {

@@ -230,7 +230,7 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 	t.mu.Lock()
 	if commit && t.state != txnCommitting {
 		defer t.mu.Unlock()
-		return fmt.Errorf("producer: transaction cannot commit: %w", t.stateErrLocked(op))
+		return wrapError("producer: transaction cannot commit", t.stateErrLocked(op))
 	}
 	added, endSent := len(t.inTxn) > 0, t.endSent
 	t.mu.Unlock()

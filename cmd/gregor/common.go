@@ -6,9 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -154,6 +152,9 @@ type producerFlags struct {
 	bootstrap  string
 	props      kvList
 	configFile string
+	// shorthands are properties set by a command's own flags (produce -z), as
+	// {flag, property, value}; giving one also as a property is an error.
+	shorthands [][3]string
 }
 
 func (pf *producerFlags) register(fs *flag.FlagSet) {
@@ -162,21 +163,24 @@ func (pf *producerFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&pf.bootstrap, "b", "", "")
 	fs.Var(&pf.props, "X", "")
 	fs.Var(&pf.props, "producer-props", "")
+	fs.Var(&pf.props, "producer-property", "")
 	fs.StringVar(&pf.configFile, "producer.config", "", "")
 }
 
 const producerFlagsUsage = `  -b, --bootstrap-server HOST:PORT,...
         brokers to bootstrap from; without it (and without -X bootstrap.servers) an
         embedded in-memory cluster is started, whose records vanish on exit
-  -X, --producer-props PROP=VALUE
+  -X, --producer-property, --producer-props PROP=VALUE
         a producer property, as the Java client names it (acks, linger.ms,
         compression.type, batch.size, ...); repeatable; overrides --producer.config
   --producer.config FILE
-        a Java-style properties file of producer properties (key=value lines)
+        a Java properties file of producer properties (key=value lines), such as
+        a Java client's producer.properties
 `
 
 // properties merges the producer properties: defaults, then the file, then -X, then
-// --bootstrap-server.
+// --bootstrap-server and the shorthands. Unknown properties are left to
+// producer.ConfigFromProperties, which suggests the property meant.
 func (pf *producerFlags) properties(defaults map[string]string) (map[string]string, error) {
 	props := map[string]string{}
 	for k, v := range defaults {
@@ -194,24 +198,22 @@ func (pf *producerFlags) properties(defaults map[string]string) (map[string]stri
 	for _, p := range pf.props.pairs {
 		props[p[0]] = p[1]
 	}
-	known := producer.PropertyNames()
-	for _, k := range slices.Sorted(maps.Keys(props)) {
-		if !slices.Contains(known, k) {
-			return nil, fmt.Errorf("unknown producer property %q; the supported ones are: %s", k, strings.Join(known, ", "))
-		}
-	}
+	shorthands := pf.shorthands
 	if pf.bootstrap != "" {
-		if _, ok := props["bootstrap.servers"]; ok {
-			return nil, errors.New("bootstrap.servers given both as a property and with --bootstrap-server; give it once")
+		shorthands = append(shorthands, [3]string{"--bootstrap-server", "bootstrap.servers", pf.bootstrap})
+	}
+	for _, s := range shorthands {
+		if _, ok := props[s[1]]; ok {
+			return nil, fmt.Errorf("%s given both as a property and with %s; give it once", s[1], s[0])
 		}
-		props["bootstrap.servers"] = pf.bootstrap
+		props[s[1]] = s[2]
 	}
 	return props, nil
 }
 
-// readPropertiesFile reads the key=value (or key: value) lines of a Java properties file;
-// blank lines and lines starting with # or ! are skipped. Escapes and continued lines are
-// not supported.
+// readPropertiesFile reads the lines of a Java properties file: key=value, key: value or
+// key value; blank lines and lines starting with # or ! are skipped. Escapes and continued
+// lines are not supported. Errors never quote a line, which may hold a secret.
 func readPropertiesFile(path string) (map[string]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -225,11 +227,19 @@ func readPropertiesFile(path string) (map[string]string, error) {
 		if line == "" || line[0] == '#' || line[0] == '!' {
 			continue
 		}
-		i := strings.IndexAny(line, "=:")
-		if i <= 0 {
-			return nil, fmt.Errorf("%s:%d: want key=value, got %q", path, n, line)
+		i := strings.IndexAny(line, "=: \t\f")
+		if i == 0 {
+			return nil, fmt.Errorf("%s:%d: the line has no key: want key=value", path, n)
 		}
-		props[strings.TrimSpace(line[:i])] = strings.TrimSpace(line[i+1:])
+		if i < 0 {
+			props[line] = "" // as Java: a key alone has the empty value
+			continue
+		}
+		rest := strings.TrimLeft(line[i:], " \t\f")
+		if rest != "" && (rest[0] == '=' || rest[0] == ':') {
+			rest = rest[1:]
+		}
+		props[line[:i]] = strings.TrimSpace(rest)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -262,7 +272,7 @@ func (e *env) newProducer(name string, pf *producerFlags, defaults map[string]st
 	t := &target{}
 	t.cfg, err = producer.ConfigFromProperties(props)
 	if err != nil {
-		return nil, e.usageError(name, "%v", err)
+		return nil, e.usageError(name, "%s", libError(err))
 	}
 	if len(t.cfg.BootstrapServers) == 0 {
 		t.cluster, err = kafkatest.NewCluster()
@@ -278,10 +288,14 @@ func (e *env) newProducer(name string, pf *producerFlags, defaults map[string]st
 	t.p, err = producer.New(t.cfg)
 	if err != nil {
 		t.closeCluster()
-		return nil, e.usageError(name, "%v", err)
+		return nil, e.usageError(name, "%s", libError(err))
 	}
 	return t, exitOK
 }
+
+// libError is the message of an error of the producer library without its "producer: "
+// prefix, to follow "gregor COMMAND: ".
+func libError(err error) string { return strings.TrimPrefix(err.Error(), "producer: ") }
 
 // unescape decodes the escapes \n \r \t \0 \\ and \xHH in a delimiter given on the
 // command line.

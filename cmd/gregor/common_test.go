@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/gregor-kafka/producer/kafkatest"
 )
 
 func TestSplitJoinedFlags(t *testing.T) {
@@ -93,32 +95,62 @@ func TestSplitOn(t *testing.T) {
 func TestProperties(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "producer.properties")
-	os.WriteFile(file, []byte("# comment\n! also a comment\n\nacks = 0\nlinger.ms: 7\nclient.id=from-file\n"), 0o600)
+	os.WriteFile(file, []byte("# comment\n! also a comment\n\nacks = 0\nlinger.ms: 7\nclient.id=from-file\nbatch.size 50\nretries   =  9\n"), 0o600)
 	pf := producerFlags{configFile: file, bootstrap: "h:1"}
 	pf.props.Set("acks=1")
 	pf.props.Set("batch.size=100")
-	props, err := pf.properties(map[string]string{"client.id": "default", "retries": "3"})
+	props, err := pf.properties(map[string]string{"client.id": "default", "retries": "3", "max.block.ms": "5"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]string{
 		"acks": "1", "linger.ms": "7", "client.id": "from-file", "batch.size": "100",
-		"retries": "3", "bootstrap.servers": "h:1",
+		"retries": "9", "max.block.ms": "5", "bootstrap.servers": "h:1",
 	}
 	if fmt.Sprint(props) != fmt.Sprint(want) {
 		t.Errorf("properties: %v, want %v", props, want)
 	}
 
+	// A line without a key is an error that names the line but does not quote it.
 	bad := filepath.Join(dir, "bad.properties")
-	os.WriteFile(bad, []byte("acks=1\njust words\n"), 0o600)
-	if _, err := readPropertiesFile(bad); err == nil || !strings.Contains(err.Error(), "bad.properties:2") {
-		t.Errorf("bad file: %v, want an error at line 2", err)
+	os.WriteFile(bad, []byte("acks=1\n=hunter2\n"), 0o600)
+	if _, err := readPropertiesFile(bad); err == nil || !strings.Contains(err.Error(), "bad.properties:2") || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("bad file: %v, want an error at line 2 without its text", err)
 	}
-	unknown := filepath.Join(dir, "unknown.properties")
-	os.WriteFile(unknown, []byte("key.serializer=org.apache.kafka.common.serialization.StringSerializer\n"), 0o600)
-	pf = producerFlags{configFile: unknown}
-	if _, err := pf.properties(nil); err == nil || !strings.Contains(err.Error(), `"key.serializer"`) {
-		t.Errorf("unknown property in file: %v", err)
+	// A key alone has the empty value, as in Java.
+	alone := filepath.Join(dir, "alone.properties")
+	os.WriteFile(alone, []byte("transactional.id\n"), 0o600)
+	if props, err := readPropertiesFile(alone); err != nil || len(props) != 1 || props["transactional.id"] != "" {
+		t.Errorf("key alone: %v %v", props, err)
+	}
+	// A property given twice, by a flag of the command and as a property, is refused.
+	pf = producerFlags{shorthands: [][3]string{{"-z", "compression.type", "lz4"}}}
+	pf.props.Set("compression.type=zstd")
+	if _, err := pf.properties(nil); err == nil || err.Error() != "compression.type given both as a property and with -z; give it once" {
+		t.Errorf("-z and -X compression.type: %v", err)
+	}
+}
+
+// TestPropertiesFileAsJava: a Java client's producer.properties is used as it is, and a
+// misspelt secret in it is named, never shown.
+func TestPropertiesFileAsJava(t *testing.T) {
+	c := newCluster(t, kafkatest.SeedTopic("t", 1))
+	dir := t.TempDir()
+	java := filepath.Join(dir, "producer.properties")
+	os.WriteFile(java, []byte("bootstrap.servers="+bootstrap(c)+"\n"+
+		"key.serializer=org.apache.kafka.common.serialization.StringSerializer\n"+
+		"value.serializer=org.apache.kafka.common.serialization.ByteArraySerializer\n"+
+		"acks=all\nlinger.ms=0\nretries=0\n"), 0o600)
+	r := runCmd(t, "v\n", "produce", "-t", "t", "--producer.config", java)
+	if r.code != 0 || len(c.Records("t", 0)) != 1 {
+		t.Fatalf("exit %d, %d records: %s", r.code, len(c.Records("t", 0)), r.stderr)
+	}
+
+	secret := filepath.Join(dir, "secret.properties")
+	os.WriteFile(secret, []byte("bootstrap.servers=h:1\nsasl.pasword=hunter2\n"), 0o600)
+	r = runCmd(t, "", "produce", "-t", "t", "--producer.config", secret)
+	if r.code != exitUsage || !strings.Contains(r.stderr, `unknown property "sasl.pasword": did you mean "sasl.password"?`) || strings.Contains(r.stderr, "hunter2") {
+		t.Errorf("misspelt secret: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
 

@@ -284,11 +284,11 @@ send:
 	defer r.mu.Unlock()
 	fmt.Fprintln(e.stdout, totalLine(r.total, r.bytes, elapsed))
 	if stopped != nil {
-		e.stderr.printf("gregor perf: stopped sending after %d of %d records: the next would fail the same way (%v)\n",
-			r.attempted.Load(), r.numRecords, stopped)
+		e.stderr.printf("gregor perf: stopped sending after %d of %d records: the next would fail the same way (%s)\n",
+			r.attempted.Load(), r.numRecords, libError(stopped))
 	}
 	if r.failed > 0 {
-		e.stderr.printf("gregor perf: %d records failed\n", r.failed)
+		e.stderr.printf("gregor perf: %s failed\n", records(r.failed))
 	}
 	interrupted := r.ctx.Err() != nil
 	if interrupted {
@@ -349,7 +349,7 @@ func (r *perfRun) complete(s *perfSlot, idx int32, err error) {
 		r.failed++
 		if r.shown < maxShownErrors {
 			r.shown++
-			r.e.stderr.printf("gregor perf: record failed: %v\n", err)
+			r.e.stderr.printf("gregor perf: record failed: %s\n", libError(err))
 			if r.shown == maxShownErrors {
 				r.e.stderr.printf("gregor perf: further errors are counted, not shown\n")
 			}

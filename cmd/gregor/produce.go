@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -20,32 +21,45 @@ import (
 
 const produceUsage = `Usage: gregor produce -t TOPIC [flags] [FILE ...]
 
-Sends one record per line of the FILEs, or of stdin when none is given ("-" is stdin),
-like kcat -P or kafka-console-producer. Delivery errors are printed per record on
-stderr, with a summary at the end; the exit code is 1 if any record failed. Ctrl-C
-stops reading, waits for the records already accepted and exits with code 130.
-An empty line is a record with an empty value. Flags come before the FILEs.
+Sends records to TOPIC, like kcat -P or kafka-console-producer: one record per line
+of stdin, or one record per FILE (its whole content; with -l, one per line of it).
+"-" is stdin. Delivery errors are printed per record on stderr, with a summary at the
+end; the exit code is 1 if any record failed. Ctrl-C stops reading, waits for the
+records already accepted and exits with code 130. An empty line is a record with an
+empty value. Flags come before the FILEs.
 
 Flags:
   -t, --topic TOPIC
         topic to produce to (required)
+  -k, --key KEY
+        the key of every record (kcat -k); without -k and -K records have a null key
   -K, --key-delimiter SEP
-        split each record at the first SEP into key and value (kcat -K); a record
+        split each line at the first SEP into key and value (kcat -K); a line
         without SEP fails. Joined, the rest of the argument is SEP: -K: or -K= (as
-        kcat). Without -K records have a null key
+        kcat). Not with -k; whole-file records are not split
   -D, --delimiter DELIM
         record delimiter (default \n, with a \r before it dropped, as for Windows
         text). SEP and DELIM understand \n \r \t \0 \\ \xHH
+  -l    split FILEs into records at DELIM too, as stdin (kcat -l)
   -H, --header KEY=VALUE
         header added to every record; repeatable
   -p, --partition N
         partition to produce to; default -1: the partitioner chooses (murmur2 of the
         key as the Java client, sticky for records without a key)
+  -z, --compression CODEC
+        none, gzip, snappy, lz4 or zstd: -X compression.type=CODEC (kcat -z)
+  -c, --count N
+        stop after N records (kcat -c)
+  -T, --tee
+        write each record accepted to stdout, followed by DELIM for a line (kcat -T)
+  -v, --verbose
+        print a delivery report per record on stderr: its partition and offset
 ` + producerFlagsUsage + `
 Examples:
   gregor produce -b localhost:9092 -t sample < lines.txt
-  printf 'k1:v1\nk2:v2\n' | gregor produce -b localhost:9092 -t sample -K:
-  gregor produce -t sample -H source=cli -X acks=1 -X compression.type=zstd a.txt b.txt
+  printf 'k1:v1\nk2:v2\n' | gregor produce -b localhost:9092 -t sample -K: -v
+  gregor produce -t images -k cat -z zstd cat.jpg
+  gregor produce -t sample -H source=cli -X acks=1 -l a.txt b.txt
 `
 
 // maxRecordBytes bounds one record read from the input, delimiter search included.
@@ -53,12 +67,18 @@ const maxRecordBytes = 64 << 20
 
 // produceOpts are the flags of produce.
 type produceOpts struct {
-	topic     string
-	keySep    stringFlag
-	delim     stringFlag
-	headers   kvList
-	partition int64
-	pf        producerFlags
+	topic       string
+	key         stringFlag
+	keySep      stringFlag
+	delim       stringFlag
+	lines       bool
+	headers     kvList
+	partition   int64
+	compression string
+	count       int64
+	tee         bool
+	verbose     bool
+	pf          producerFlags
 }
 
 func (o *produceOpts) flagSet() *flag.FlagSet {
@@ -66,14 +86,25 @@ func (o *produceOpts) flagSet() *flag.FlagSet {
 	o.headers.what = "key"
 	fs.StringVar(&o.topic, "t", "", "")
 	fs.StringVar(&o.topic, "topic", "", "")
+	fs.Var(&o.key, "k", "")
+	fs.Var(&o.key, "key", "")
 	fs.Var(&o.keySep, "K", "")
 	fs.Var(&o.keySep, "key-delimiter", "")
 	fs.Var(&o.delim, "D", "")
 	fs.Var(&o.delim, "delimiter", "")
+	fs.BoolVar(&o.lines, "l", false, "")
 	fs.Var(&o.headers, "H", "")
 	fs.Var(&o.headers, "header", "")
 	fs.Int64Var(&o.partition, "p", -1, "")
 	fs.Int64Var(&o.partition, "partition", -1, "")
+	fs.StringVar(&o.compression, "z", "", "")
+	fs.StringVar(&o.compression, "compression", "", "")
+	fs.Int64Var(&o.count, "c", 0, "")
+	fs.Int64Var(&o.count, "count", 0, "")
+	fs.BoolVar(&o.tee, "T", false, "")
+	fs.BoolVar(&o.tee, "tee", false, "")
+	fs.BoolVar(&o.verbose, "v", false, "")
+	fs.BoolVar(&o.verbose, "verbose", false, "")
 	o.pf.register(fs)
 	return fs
 }
@@ -82,7 +113,7 @@ func (o *produceOpts) flagSet() *flag.FlagSet {
 func (e *env) produce(ctx context.Context, args []string) int {
 	o := &produceOpts{}
 	fs := o.flagSet()
-	if done, code := e.parseFlags(fs, produceUsage, "KD", args); done {
+	if done, code := e.parseFlags(fs, produceUsage, "KDk", args); done {
 		return code
 	}
 	const name = "produce"
@@ -96,6 +127,9 @@ func (e *env) produce(ctx context.Context, args []string) int {
 	if o.keySep.set && sep == "" {
 		return e.usageError(name, "-K: the key delimiter is empty")
 	}
+	if o.keySep.set && o.key.set {
+		return e.usageError(name, "-k and -K: give the key once, or split it from each line")
+	}
 	d := "\n"
 	if o.delim.set {
 		if d, err = unescape(o.delim.value); err != nil {
@@ -108,9 +142,18 @@ func (e *env) produce(ctx context.Context, args []string) int {
 	if o.partition < -1 || o.partition > math.MaxInt32 {
 		return e.usageError(name, "-p %d: want -1 (the partitioner chooses) or a partition number", o.partition)
 	}
-	pr := &produceRun{e: e, ctx: ctx, topic: o.topic, delim: []byte(d)}
+	if o.count < 0 {
+		return e.usageError(name, "-c %d: want a positive count", o.count)
+	}
+	if o.compression != "" {
+		o.pf.shorthands = append(o.pf.shorthands, [3]string{"-z", "compression.type", o.compression})
+	}
+	pr := &produceRun{e: e, ctx: ctx, topic: o.topic, delim: []byte(d), limit: o.count, tee: o.tee, verbose: o.verbose}
 	if o.keySep.set {
 		pr.keySep = []byte(sep)
+	}
+	if o.key.set {
+		pr.key = []byte(o.key.value)
 	}
 	for _, h := range o.headers.pairs {
 		pr.headers = append(pr.headers, producer.Header{Key: h[0], Value: []byte(h[1])})
@@ -119,7 +162,7 @@ func (e *env) produce(ctx context.Context, args []string) int {
 		pr.partition = producer.ToPartition(int32(o.partition))
 	}
 
-	inputs, closeInputs, err := e.openInputs(fs.Args())
+	inputs, closeInputs, err := e.openInputs(fs.Args(), o.lines)
 	if err != nil {
 		e.stderr.printf("gregor produce: %v\n", err)
 		return exitFailed
@@ -138,13 +181,17 @@ func (e *env) produce(ctx context.Context, args []string) int {
 type input struct {
 	name string
 	r    io.Reader
+	// whole makes the input one record, as kcat sends a FILE argument; otherwise it is
+	// split at the delimiter.
+	whole bool
 }
 
 // openInputs opens the files named by args, or stdin when there are none; "-" is stdin.
-// Every file is opened before any record is sent, so a typo sends nothing.
-func (e *env) openInputs(args []string) ([]input, func(), error) {
+// A file is one record unless lines is set; stdin is always split into records. Every
+// file is opened before any record is sent, so a typo sends nothing.
+func (e *env) openInputs(args []string, lines bool) ([]input, func(), error) {
 	if len(args) == 0 {
-		return []input{{"stdin", e.stdin}}, func() {}, nil
+		return []input{{name: "stdin", r: e.stdin}}, func() {}, nil
 	}
 	var files []*os.File
 	closeAll := func() {
@@ -155,7 +202,7 @@ func (e *env) openInputs(args []string) ([]input, func(), error) {
 	var inputs []input
 	for _, a := range args {
 		if a == "-" {
-			inputs = append(inputs, input{"stdin", e.stdin})
+			inputs = append(inputs, input{name: "stdin", r: e.stdin})
 			continue
 		}
 		f, err := os.Open(a)
@@ -164,7 +211,7 @@ func (e *env) openInputs(args []string) ([]input, func(), error) {
 			return nil, nil, err
 		}
 		files = append(files, f)
-		inputs = append(inputs, input{a, f})
+		inputs = append(inputs, input{name: a, r: f, whole: !lines})
 	}
 	return inputs, closeAll, nil
 }
@@ -175,9 +222,16 @@ type produceRun struct {
 	ctx       context.Context
 	topic     string
 	delim     []byte
-	keySep    []byte // nil: no keys
+	key       []byte // -k: the key of every record; nil: none
+	keySep    []byte // -K: split keys from lines; nil: no keys
 	headers   []producer.Header
 	partition producer.PartitionChoice
+	limit     int64 // -c: records to read at most; 0: all
+	tee       bool  // -T: echo records accepted on stdout
+	verbose   bool  // -v: a delivery report per record
+
+	teeMu   sync.Mutex
+	teeDone bool // run has returned: the abandoned reader must not write stdout
 
 	read        atomic.Int64 // records read from the input
 	sent        atomic.Int64 // acknowledged
@@ -208,6 +262,9 @@ func (pr *produceRun) run(p *producer.Producer, cluster *kafkatest.Cluster, inpu
 	}
 	_ = p.Close(context.Background()) // waits for every accepted record; delivery.timeout.ms bounds it
 	stopProgress()
+	pr.teeMu.Lock()
+	pr.teeDone = true
+	pr.teeMu.Unlock()
 	elapsed := time.Since(start)
 
 	var stopped error // readErr may only be read once readDone is closed
@@ -218,10 +275,10 @@ func (pr *produceRun) run(p *producer.Producer, cluster *kafkatest.Cluster, inpu
 		e.stderr.printf("gregor produce: %v\n", stopped)
 	}
 	sent, failed := pr.sent.Load(), pr.failed.Load()
-	e.stderr.printf("gregor produce: %d records sent, %d failed in %v (%.0f records/s)\n",
-		sent, failed, elapsed.Round(time.Millisecond), float64(sent)/elapsed.Seconds())
+	e.stderr.printf("gregor produce: %s sent, %d failed in %v (%.0f records/s)\n",
+		records(sent), failed, elapsed.Round(time.Millisecond), float64(sent)/elapsed.Seconds())
 	if interrupted {
-		e.stderr.printf("gregor produce: interrupted; records read but not sent: %d\n", pr.interrupted.Load())
+		e.stderr.printf("gregor produce: interrupted; %s read but not sent\n", records(pr.interrupted.Load()))
 	}
 	if cluster != nil {
 		pr.describeEmbedded(cluster)
@@ -235,58 +292,136 @@ func (pr *produceRun) run(p *producer.Producer, cluster *kafkatest.Cluster, inpu
 	return exitOK
 }
 
+// records says "1 record" or "n records".
+func records(n int64) string {
+	if n == 1 {
+		return "1 record"
+	}
+	return fmt.Sprintf("%d records", n)
+}
+
+// errLimit and errInterrupted end the reading when -c records have been read, or at
+// Ctrl-C; neither is a failure.
+var (
+	errLimit       = errors.New("the -c count is reached")
+	errInterrupted = errors.New("interrupted")
+)
+
 // readAll reads and sends the records of every input in turn. It stops at the first read
-// error, when the context ends, or when a send fails in a way the next records would too
-// (no metadata, buffer full).
+// error, when the context ends, after -c records, or when a send fails in a way the next
+// records would too (no metadata, buffer full).
 func (pr *produceRun) readAll(p *producer.Producer, inputs []input) error {
 	for _, in := range inputs {
-		sc := bufio.NewScanner(in.r)
-		sc.Buffer(make([]byte, 0, 64<<10), maxRecordBytes)
-		sc.Split(splitOn(pr.delim))
-		for n := int64(1); sc.Scan(); n++ {
-			if pr.ctx.Err() != nil {
-				pr.interrupted.Add(1)
-				return nil
-			}
-			pr.read.Add(1)
-			if err := pr.send(p, in.name, n, sc.Bytes()); err != nil {
-				return err
-			}
+		var err error
+		if in.whole {
+			err = pr.readWhole(p, in)
+		} else {
+			err = pr.readSplit(p, in)
 		}
-		if err := sc.Err(); err != nil {
-			if errors.Is(err, bufio.ErrTooLong) {
-				return fmt.Errorf("%s: a record is longer than %d MiB; stopped reading", in.name, maxRecordBytes>>20)
-			}
-			return fmt.Errorf("%s: %w", in.name, err)
+		if err == errLimit || err == errInterrupted {
+			return nil
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// send sends record n of input name. data is only valid until it returns: SendAsync copies
-// the record into its batch before returning.
-func (pr *produceRun) send(p *producer.Producer, name string, n int64, data []byte) error {
-	rec := producer.Record{Topic: pr.topic, Partition: pr.partition, Headers: pr.headers, Value: data}
-	if pr.keySep != nil {
+// next counts one more record read, or says why none may be: errLimit after -c records,
+// errInterrupted (the record counted as interrupted) after Ctrl-C.
+func (pr *produceRun) next() error {
+	if pr.limit > 0 && pr.read.Load() >= pr.limit {
+		return errLimit
+	}
+	if pr.ctx.Err() != nil {
+		pr.interrupted.Add(1)
+		return errInterrupted
+	}
+	pr.read.Add(1)
+	return nil
+}
+
+// readWhole sends the whole of in as one record.
+func (pr *produceRun) readWhole(p *producer.Producer, in input) error {
+	if err := pr.next(); err != nil {
+		return err
+	}
+	data, err := io.ReadAll(io.LimitReader(in.r, maxRecordBytes+1))
+	if err != nil {
+		return fmt.Errorf("%s: %w", in.name, err)
+	}
+	if len(data) > maxRecordBytes {
+		pr.failed.Add(1)
+		pr.e.stderr.printf("gregor produce: %s is longer than %d MiB; not sent\n", in.name, maxRecordBytes>>20)
+		return nil
+	}
+	return pr.send(p, in.name, 0, data, false)
+}
+
+// readSplit sends the records of in, split at the delimiter.
+func (pr *produceRun) readSplit(p *producer.Producer, in input) error {
+	sc := bufio.NewScanner(in.r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxRecordBytes)
+	sc.Split(splitOn(pr.delim))
+	for n := int64(1); ; n++ {
+		if pr.limit > 0 && pr.read.Load() >= pr.limit {
+			return errLimit // before Scan, which would wait for a line that is not wanted
+		}
+		if !sc.Scan() {
+			break
+		}
+		if err := pr.next(); err != nil {
+			return err
+		}
+		if err := pr.send(p, in.name, n, sc.Bytes(), true); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return fmt.Errorf("%s: a record is longer than %d MiB; stopped reading", in.name, maxRecordBytes>>20)
+		}
+		return fmt.Errorf("%s: %w", in.name, err)
+	}
+	return nil
+}
+
+// send sends data, record n of input name (0: the whole input), split into key and value
+// when -K is given and data is a line. data is only valid until it returns: SendAsync
+// copies the record into its batch before returning.
+func (pr *produceRun) send(p *producer.Producer, name string, n int64, data []byte, line bool) error {
+	what := name
+	if n > 0 {
+		what = fmt.Sprintf("%s record %d", name, n)
+	}
+	rec := producer.Record{Topic: pr.topic, Partition: pr.partition, Headers: pr.headers, Key: pr.key, Value: data}
+	if pr.keySep != nil && line {
 		k, v, ok := bytes.Cut(data, pr.keySep)
 		if !ok {
 			pr.failed.Add(1)
-			pr.e.stderr.printf("gregor produce: %s record %d: no key delimiter %q in it; not sent\n", name, n, pr.keySep)
+			pr.e.stderr.printf("gregor produce: %s: no key delimiter %q in it; not sent\n", what, pr.keySep)
 			return nil
 		}
 		rec.Key, rec.Value = k, v
 	}
-	err := p.SendAsync(pr.ctx, rec, func(_ producer.RecordMetadata, err error) {
+	err := p.SendAsync(pr.ctx, rec, func(md producer.RecordMetadata, err error) {
 		switch {
 		case err == nil:
 			pr.sent.Add(1)
+			if pr.verbose {
+				pr.e.stderr.printf("gregor produce: %s: delivered to %s\n", what, placement(md))
+			}
 		case pr.ctx.Err() != nil && (errors.Is(err, producer.ErrClosed) || errors.Is(err, context.Canceled)):
 			pr.interrupted.Add(1)
 		default:
 			pr.failed.Add(1)
-			pr.e.stderr.printf("gregor produce: %s record %d: %v\n", name, n, err)
+			pr.e.stderr.printf("gregor produce: %s: %s\n", what, libError(err))
 		}
 	})
+	if err == nil && pr.tee {
+		pr.echo(data, line)
+	}
 	switch {
 	case err == nil, errors.Is(err, producer.ErrRecordTooLarge), errors.Is(err, producer.ErrInvalidRecord):
 		return nil // reported by the callback; the next record may do better
@@ -294,7 +429,29 @@ func (pr *produceRun) send(p *producer.Producer, name string, n int64, data []by
 		return nil
 	}
 	// The callback printed err; every record after this one would wait and fail as long.
-	return fmt.Errorf("stopped reading at %s record %d: the records after it would fail the same way", name, n)
+	return fmt.Errorf("stopped reading at %s: the records after it would fail the same way", what)
+}
+
+// echo writes a record accepted to stdout (-T), followed by the delimiter if it was a
+// line, unless run has returned.
+func (pr *produceRun) echo(data []byte, line bool) {
+	pr.teeMu.Lock()
+	defer pr.teeMu.Unlock()
+	if pr.teeDone {
+		return
+	}
+	pr.e.stdout.Write(data)
+	if line {
+		pr.e.stdout.Write(pr.delim)
+	}
+}
+
+// placement says where a record was written: topic, partition and offset.
+func placement(md producer.RecordMetadata) string {
+	if md.Offset < 0 {
+		return fmt.Sprintf("topic %q partition %d (offset unknown: acks=0)", md.Topic, md.Partition)
+	}
+	return fmt.Sprintf("topic %q partition %d at offset %d", md.Topic, md.Partition, md.Offset)
 }
 
 // splitOn is a bufio.SplitFunc for records ending with delim; an unterminated last record
@@ -352,7 +509,7 @@ func (pr *produceRun) showProgress(start time.Time) (stop func()) {
 }
 
 func progressLine(read, sent, failed int64, rate float64) string {
-	return fmt.Sprintf("gregor produce: %d records read, %d sent, %d failed, %.0f records/s", read, sent, failed, rate)
+	return fmt.Sprintf("gregor produce: %s read, %d sent, %d failed, %.0f records/s", records(read), sent, failed, rate)
 }
 
 // describeEmbedded says where the records went in the embedded cluster, which is about to
@@ -369,5 +526,5 @@ func (pr *produceRun) describeEmbedded(c *kafkatest.Cluster) {
 		total += k
 		fmt.Fprintf(&b, " %d:%d", i, k)
 	}
-	pr.e.stderr.printf("gregor produce: the embedded cluster's topic %q holds %d records (by partition:%s)\n", pr.topic, total, b.String())
+	pr.e.stderr.printf("gregor produce: the embedded cluster's topic %q holds %s (by partition:%s)\n", pr.topic, records(int64(total)), b.String())
 }

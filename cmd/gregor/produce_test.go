@@ -88,19 +88,122 @@ func TestProduceKeyedPartitioning(t *testing.T) {
 	}
 }
 
-func TestProduceNoKeysFilesAndDelimiter(t *testing.T) {
+func TestProduceLinesFilesAndDelimiter(t *testing.T) {
 	c := newCluster(t, kafkatest.SeedTopic("files", 1))
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
 	os.WriteFile(a, []byte("a1||||a2||"), 0o600)
 	os.WriteFile(b, []byte("b1||b\n2"), 0o600)
-	r := runCmd(t, "s1||s2", "produce", "-b", bootstrap(c), "-t", "files", "-D", "||", a, "-", b)
+	r := runCmd(t, "s1||s2", "produce", "-b", bootstrap(c), "-t", "files", "-D", "||", "-l", a, "-", b)
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	want := "<nil>=a1 <nil>= <nil>=a2 <nil>=s1 <nil>=s2 <nil>=b1 <nil>=b\n2"
 	if got := show(c.Records("files", 0)); got != want {
 		t.Errorf("stored %q, want %q", got, want)
+	}
+}
+
+// TestProduceFileIsOneRecord: without -l a FILE is one record, as kcat sends it; stdin is
+// still split, -K splits lines only, and -k keys every record.
+func TestProduceFileIsOneRecord(t *testing.T) {
+	c := newCluster(t, kafkatest.SeedTopic("files", 1))
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.json"), filepath.Join(dir, "b.bin")
+	os.WriteFile(a, []byte("{\n  \"k\": 1\n}\n"), 0o600)
+	os.WriteFile(b, []byte("\x00\x01:\n\xff"), 0o600)
+	r := runCmd(t, "s1\ns2\n", "produce", "-b", bootstrap(c), "-t", "files", "-k", "key", a, "-", b)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	want := "key={\n  \"k\": 1\n}\n key=s1 key=s2 key=\x00\x01:\n\xff"
+	if got := show(c.Records("files", 0)); got != want {
+		t.Errorf("stored %q, want %q", got, want)
+	}
+	if !strings.Contains(r.stderr, "gregor produce: 4 records sent, 0 failed") {
+		t.Errorf("summary: %s", r.stderr)
+	}
+
+	// -K splits the lines of stdin but not a whole file.
+	r = runCmd(t, "k:v\n", "produce", "-b", bootstrap(c), "-t", "files", "-K:", "-", b)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	recs := c.Records("files", 0)[4:]
+	if got := show(recs); got != "k=v <nil>=\x00\x01:\n\xff" {
+		t.Errorf("with -K stored %q", got)
+	}
+}
+
+// TestProduceKcatFlags: -z, -c, -T, -v and --producer-property, and the plurals of the
+// summary.
+func TestProduceKcatFlags(t *testing.T) {
+	c := newCluster(t, kafkatest.SeedTopic("t", 2))
+	r := runCmd(t, "a\nb\nc\nd\n", "produce", "-b", bootstrap(c), "-t", "t", "-p", "1", "-z", "zstd", "-c", "3", "-T", "-v",
+		"--producer-property", "acks=1")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	recs := c.Records("t", 1)
+	if got := show(recs); got != "<nil>=a <nil>=b <nil>=c" {
+		t.Errorf("stored %q, want the first 3 records", got)
+	}
+	for _, rec := range recs {
+		if rec.Codec != 4 {
+			t.Errorf("record %q stored with codec %d, want zstd (4)", rec.Value, rec.Codec)
+		}
+	}
+	if r.stdout != "a\nb\nc\n" {
+		t.Errorf("-T wrote %q", r.stdout)
+	}
+	for i, v := range []string{"a", "b", "c"} {
+		want := fmt.Sprintf("gregor produce: stdin record %d: delivered to topic \"t\" partition 1 at offset %d\n", i+1, i)
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("no delivery report for %s (%q) in:\n%s", v, want, r.stderr)
+		}
+	}
+	if !strings.Contains(r.stderr, "gregor produce: 3 records sent, 0 failed in ") {
+		t.Errorf("summary:\n%s", r.stderr)
+	}
+
+	// One record: "1 record".
+	r = runCmd(t, "only\n", "produce", "-b", bootstrap(c), "-t", "t", "-p", "0")
+	if r.code != 0 || !strings.Contains(r.stderr, "gregor produce: 1 record sent, 0 failed in ") {
+		t.Errorf("exit %d, summary:\n%s", r.code, r.stderr)
+	}
+	if r.stdout != "" || strings.Contains(r.stderr, "delivered") {
+		t.Errorf("without -T and -v: stdout %q, stderr %q", r.stdout, r.stderr)
+	}
+
+	// acks=0 has no offsets to report.
+	r = runCmd(t, "x\n", "produce", "-b", bootstrap(c), "-t", "t", "-p", "0", "-v", "-X", "acks=0")
+	if r.code != 0 || !strings.Contains(r.stderr, `gregor produce: stdin record 1: delivered to topic "t" partition 0 (offset unknown: acks=0)`) {
+		t.Errorf("acks=0: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}
+
+// TestProduceCountStopsReading: -c ends the run once N records are read, without waiting
+// for more input.
+func TestProduceCountStopsReading(t *testing.T) {
+	c := newCluster(t, kafkatest.SeedTopic("t", 1))
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.Close() })
+	e, _, stderr := testEnv(pr)
+	code := make(chan int, 1)
+	go func() {
+		code <- e.run(ctxTimeout(t, 30*time.Second), []string{"produce", "-b", bootstrap(c), "-t", "t", "-c", "2"})
+	}()
+	fmt.Fprint(pw, "one\ntwo\n") // and nothing more, but the pipe stays open
+	select {
+	case got := <-code:
+		if got != 0 {
+			t.Fatalf("exit %d: %s", got, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("produce -c 2 still waits for input after 2 records")
+	}
+	if got := show(c.Records("t", 0)); got != "<nil>=one <nil>=two" {
+		t.Errorf("stored %q", got)
 	}
 }
 
@@ -128,7 +231,7 @@ func TestProduceRecordErrors(t *testing.T) {
 	}
 	for _, want := range []string{
 		`gregor produce: stdin record 2: no key delimiter ":" in it; not sent`,
-		"gregor produce: stdin record 3: producer: record too large",
+		"gregor produce: stdin record 3: record too large",
 		"gregor produce: 2 records sent, 2 failed in ",
 	} {
 		if !strings.Contains(r.stderr, want) {
@@ -149,7 +252,7 @@ func TestProduceDeliveryErrors(t *testing.T) {
 		t.Fatalf("exit %d, want 1: %s", r.code, r.stderr)
 	}
 	for i := 1; i <= 3; i++ {
-		want := fmt.Sprintf("gregor produce: stdin record %d: producer: topic \"t\" partition 1: ", i)
+		want := fmt.Sprintf("gregor produce: stdin record %d: topic \"t\" partition 1: kafka: TOPIC_AUTHORIZATION_FAILED", i)
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}

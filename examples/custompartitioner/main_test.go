@@ -69,3 +69,10 @@ func TestVIPFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestStart runs the program's own start against the embedded cluster it starts.
+func TestStart(t *testing.T) {
+	if err := start(""); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -7,15 +7,43 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strings"
 
 	"github.com/gregor-kafka/producer"
-	"github.com/gregor-kafka/producer/examples/internal/exampleutil"
+	"github.com/gregor-kafka/producer/kafkatest"
 )
 
-func main() { exampleutil.Main("keyed", run) }
+func main() {
+	bootstrap := flag.String("bootstrap-server", "", "Kafka brokers, host:port[,host:port...]; empty starts an embedded in-memory cluster")
+	flag.Parse()
+	if err := start(*bootstrap); err != nil {
+		fmt.Fprintln(os.Stderr, "keyed:", err)
+		os.Exit(1)
+	}
+}
+
+// start runs the example against the brokers at bootstrap, or, when it is empty, against
+// an in-memory cluster of three brokers on loopback (package kafkatest), whose records
+// vanish on exit. Ctrl-C cancels the run.
+func start(bootstrap string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if bootstrap == "" {
+		c, err := kafkatest.NewCluster(kafkatest.NumBrokers(3))
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		bootstrap = strings.Join(c.Addrs(), ",")
+		fmt.Fprintln(os.Stderr, "keyed: no -bootstrap-server given: using an embedded in-memory cluster at", bootstrap)
+	}
+	return run(ctx, bootstrap, os.Stdout)
+}
 
 const topic = "keyed"
 

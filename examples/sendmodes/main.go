@@ -6,16 +6,44 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strings"
 	"sync"
 
 	"github.com/gregor-kafka/producer"
-	"github.com/gregor-kafka/producer/examples/internal/exampleutil"
+	"github.com/gregor-kafka/producer/kafkatest"
 )
 
-func main() { exampleutil.Main("sendmodes", run) }
+func main() {
+	bootstrap := flag.String("bootstrap-server", "", "Kafka brokers, host:port[,host:port...]; empty starts an embedded in-memory cluster")
+	flag.Parse()
+	if err := start(*bootstrap); err != nil {
+		fmt.Fprintln(os.Stderr, "sendmodes:", err)
+		os.Exit(1)
+	}
+}
+
+// start runs the example against the brokers at bootstrap, or, when it is empty, against
+// an in-memory cluster of three brokers on loopback (package kafkatest), whose records
+// vanish on exit. Ctrl-C cancels the run.
+func start(bootstrap string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if bootstrap == "" {
+		c, err := kafkatest.NewCluster(kafkatest.NumBrokers(3))
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		bootstrap = strings.Join(c.Addrs(), ",")
+		fmt.Fprintln(os.Stderr, "sendmodes: no -bootstrap-server given: using an embedded in-memory cluster at", bootstrap)
+	}
+	return run(ctx, bootstrap, os.Stdout)
+}
 
 const topic = "sendmodes"
 
@@ -28,18 +56,20 @@ func run(ctx context.Context, bootstrap string, out io.Writer) error {
 
 	// 1. Fire-and-forget: SendAsync with a nil callback. The fastest mode and the only one
 	// that costs no allocation per record; an error is only returned if the record could
-	// not even be buffered. Delivery failures go unseen.
+	// not even be buffered. Delivery failures are only counted, in Stats.
+	failedBefore := p.Stats().RecordsFailed
 	for i := range 3 {
 		rec := producer.Record{Topic: topic, Key: []byte("ff"), Value: fmt.Appendf(nil, "fire-and-forget %d", i)}
 		if err := p.SendAsync(ctx, rec, nil); err != nil {
 			return err
 		}
 	}
-	// Flush sends everything buffered and waits for it.
+	// Flush sends everything buffered and waits for it. It returns nil even when records
+	// failed: Stats counts them.
 	if err := p.Flush(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "fire-and-forget: 3 records handed over and flushed; their outcome is not reported")
+	fmt.Fprintf(out, "fire-and-forget: 3 records flushed, %d failed (Stats().RecordsFailed)\n", p.Stats().RecordsFailed-failedBefore)
 
 	// 2. Synchronous: Send returns a Future; Get waits for the broker's answer. Simple,
 	// and one round trip per record: slow when used in a loop.

@@ -36,7 +36,7 @@ func TestRun(t *testing.T) {
 			asyncOffset++
 		}
 	}
-	want := "fire-and-forget: 3 records handed over and flushed; their outcome is not reported\n" +
+	want := "fire-and-forget: 3 records flushed, 0 failed (Stats().RecordsFailed)\n" +
 		fmt.Sprintf("sync: written to sendmodes partition %d at offset %d\n", syncPart, syncOffset) +
 		fmt.Sprintf("async: 3 callbacks, offsets in send order: [%d %d %d]\n", asyncOffset, asyncOffset+1, asyncOffset+2)
 	if out.String() != want {
@@ -50,5 +50,12 @@ func TestRun(t *testing.T) {
 	}
 	if len(values) != 7 {
 		t.Errorf("stored %q, want 7 records", values)
+	}
+}
+
+// TestStart runs the program's own start against the embedded cluster it starts.
+func TestStart(t *testing.T) {
+	if err := start(""); err != nil {
+		t.Fatal(err)
 	}
 }

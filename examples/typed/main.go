@@ -10,15 +10,43 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strings"
 
 	"github.com/gregor-kafka/producer"
-	"github.com/gregor-kafka/producer/examples/internal/exampleutil"
+	"github.com/gregor-kafka/producer/kafkatest"
 )
 
-func main() { exampleutil.Main("typed", run) }
+func main() {
+	bootstrap := flag.String("bootstrap-server", "", "Kafka brokers, host:port[,host:port...]; empty starts an embedded in-memory cluster")
+	flag.Parse()
+	if err := start(*bootstrap); err != nil {
+		fmt.Fprintln(os.Stderr, "typed:", err)
+		os.Exit(1)
+	}
+}
+
+// start runs the example against the brokers at bootstrap, or, when it is empty, against
+// an in-memory cluster of three brokers on loopback (package kafkatest), whose records
+// vanish on exit. Ctrl-C cancels the run.
+func start(bootstrap string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if bootstrap == "" {
+		c, err := kafkatest.NewCluster(kafkatest.NumBrokers(3))
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		bootstrap = strings.Join(c.Addrs(), ",")
+		fmt.Fprintln(os.Stderr, "typed: no -bootstrap-server given: using an embedded in-memory cluster at", bootstrap)
+	}
+	return run(ctx, bootstrap, os.Stdout)
+}
 
 const topic = "orders"
 
@@ -58,6 +86,17 @@ func run(ctx context.Context, bootstrap string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "order o-1 for customer-7: partition %d, offset %d\n", md.Partition, md.Offset)
 
+	// Options set the rest of the record: a null key (StringSerializer would send "" as an
+	// empty key, which puts every such record on one partition), a partition, a timestamp,
+	// headers.
+	md, err = orders.Send(ctx, topic, "", Order{ID: "o-2", Items: 1, Cents: 500},
+		producer.NullKey(), producer.WithPartition(2),
+		producer.WithHeaders(producer.Header{Key: "source", Value: []byte("web")})).Get(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "order o-2 without a key, with a header: partition %d, offset %d\n", md.Partition, md.Offset)
+
 	// Other ready-made serializers: Int32Serializer, Int64Serializer (big-endian, as
 	// Kafka's IntegerSerializer and LongSerializer) and BytesSerializer.
 	counts := producer.NewTyped(p, producer.Int64Serializer(), producer.StringSerializer())
@@ -69,7 +108,7 @@ func run(ctx context.Context, bootstrap string, out io.Writer) error {
 	// A serializer error fails the send; nothing is enqueued. The error says whether the
 	// key or the value failed, and wraps the serializer's error.
 	checked := producer.NewTyped(p, producer.StringSerializer(), checkedJSON())
-	err = checked.Send(ctx, topic, "customer-8", Order{ID: "o-2"}).Wait(ctx)
+	err = checked.Send(ctx, topic, "customer-8", Order{ID: "o-3"}).Wait(ctx)
 	if !errors.Is(err, errEmptyOrder) {
 		return fmt.Errorf("an empty order was not refused: %v", err)
 	}

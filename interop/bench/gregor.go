@@ -32,7 +32,7 @@ func gregorConfig(o Options) (producer.Config, error) {
 	cfg := producer.Config{
 		BootstrapServers: o.Brokers,
 		ClientID:         "bench-gregor",
-		Acks:             producer.AcksLeader,
+		Acks:             producer.Acks(s.Acks), // "1" or "all", as the property
 		Linger:           s.Linger,
 		BatchSize:        s.BatchBytes,
 		MaxInFlight:      s.MaxInFlight,
@@ -41,10 +41,7 @@ func gregorConfig(o Options) (producer.Config, error) {
 		Idempotence:      producer.Disabled,
 	}
 	if s.Linger == 0 {
-		cfg.Linger = -1 // linger.ms=0; the zero value would mean the default
-	}
-	if s.Acks == "all" {
-		cfg.Acks = producer.AcksAll
+		cfg.Linger = producer.NoLinger // linger.ms=0; the zero value would mean the default
 	}
 	if s.Idempotent {
 		cfg.Idempotence = producer.Enabled
