@@ -664,3 +664,25 @@ func TestSendToAddedPartition(t *testing.T) {
 		t.Fatalf("send to the added partition: %+v %v", md, err)
 	}
 }
+
+// A transactional send that fails before its record is enqueued (too large, here) makes the
+// transaction abortable, as in the Java client: the record is missing from it.
+func TestTxnSendFailureBeforeEnqueueAborts(t *testing.T) {
+	c, p, ctx := txnSetup(t, false, 1, Config{MaxRequestSize: 1000})
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Send(ctx, Record{Topic: "t", Value: []byte("ok")}).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Send(ctx, Record{Topic: "t", Value: make([]byte, 2000)}).Wait(ctx); !errors.Is(err, ErrRecordTooLarge) {
+		t.Fatalf("oversized record: %v", err)
+	}
+	if err := p.CommitTransaction(ctx); err == nil {
+		t.Fatal("a transaction missing a record committed")
+	}
+	if err := p.AbortTransaction(ctx); err != nil {
+		t.Fatal(err)
+	}
+	runTxn(t, ctx, p, c, "after")
+}

@@ -176,7 +176,14 @@ func (p *Producer) SendAsync(ctx context.Context, rec Record, cb Callback) error
 
 // send validates rec, picks its partition, reserves buffer memory and appends it to the
 // partition's open batch.
-func (p *Producer) send(ctx context.Context, rec *Record, cb Callback, fut *Future) error {
+func (p *Producer) send(ctx context.Context, rec *Record, cb Callback, fut *Future) (err error) {
+	if p.txn != nil {
+		defer func() {
+			if err != nil && failsTransaction(err) {
+				p.txn.fail(err) // before the caller can see the error
+			}
+		}()
+	}
 	if p.closed.Load() {
 		return ErrClosed
 	}
@@ -260,6 +267,19 @@ func (p *Producer) send(ctx context.Context, rec *Record, cb Callback, fut *Futu
 		p.wakeLeader(pa)
 	}
 	return nil
+}
+
+// failsTransaction reports whether a send that failed with err makes the transaction
+// abortable, as in the Java client: a record lost for a Kafka reason (too large, buffer full,
+// metadata not found, authorization), not misuse (a record refused as invalid, a call in the
+// wrong state, a closed producer) nor the caller's own ctx ending.
+func failsTransaction(err error) bool {
+	switch {
+	case errors.Is(err, ErrTransactionState), errors.Is(err, ErrInvalidRecord), errors.Is(err, ErrClosed),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return false
+	}
+	return true
 }
 
 // topicParts returns the topic's state and partitions, waiting for its metadata until
