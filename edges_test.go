@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -552,9 +553,6 @@ func TestTxnCommitResumes(t *testing.T) {
 	if err := p.CommitTransaction(short); !errors.Is(err, ErrTimeout) {
 		t.Fatalf("interrupted commit: %v", err)
 	}
-	if err := p.AbortTransaction(ctx); !errors.Is(err, ErrTransactionState) {
-		t.Fatalf("abort during an unfinished commit: %v", err)
-	}
 	if err := p.CommitTransaction(ctx); err != nil {
 		t.Fatalf("resumed commit: %v", err)
 	}
@@ -562,6 +560,35 @@ func TestTxnCommitResumes(t *testing.T) {
 		t.Fatalf("committed %v", got)
 	}
 	runTxn(t, ctx, p, c, "next")
+
+	// An abort after an interrupted commit learns the commit's outcome and reports it: the
+	// transaction was committed, which the abort does not undo; the producer goes on.
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Send(ctx, Record{Topic: "t", Value: []byte("r-1")}).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.InjectFault(kafkatest.Fault{Key: wire.KeyEndTxn, Broker: kafkatest.AnyBroker, AppendAnyway: true, Swallow: true, Times: 1})
+	short2, cancel2 := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel2()
+	if err := p.CommitTransaction(short2); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("interrupted commit: %v", err)
+	}
+	err := p.AbortTransaction(ctx)
+	if !errors.Is(err, ErrTransactionState) || !strings.Contains(err.Error(), "committed") {
+		t.Fatalf("abort after an interrupted commit: %v", err)
+	}
+	n := 0
+	for _, v := range committedValues(c, "t") {
+		if v == "r-1" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("the interrupted commit's record committed %d times", n)
+	}
+	runTxn(t, ctx, p, c, "after-abort")
 }
 
 // CONCURRENT_TRANSACTIONS from AddPartitionsToTxn (the previous transaction's markers are

@@ -172,8 +172,9 @@ func (p *Producer) BeginTransaction() error {
 // CommitTransaction sends every record of the transaction, then commits it. If a record
 // failed, the transaction cannot commit: the error is returned and only AbortTransaction is
 // possible. When ctx ends before the commit's outcome is known, CommitTransaction returns
-// an error wrapping ctx's and the transaction stays committing: call CommitTransaction
-// again to learn the outcome (nothing else is allowed meanwhile), as with the Java client.
+// an [ErrTimeout] and the transaction stays committing: call CommitTransaction again to
+// learn the outcome, as with the Java client. An AbortTransaction called instead finishes
+// the commit first and, if it happened, fails with [ErrTransactionState] saying so.
 // From a callback or hook it fails with [ErrInCallback].
 func (p *Producer) CommitTransaction(ctx context.Context) error {
 	return p.endTransaction(ctx, true)
@@ -212,9 +213,27 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 			t.sendDone.Wait()
 		}
 	case t.state == txnCommitting || t.state == txnAborting:
-		defer t.mu.Unlock()
-		return fmt.Errorf("%w: %s while %s: the previous call did not finish; call it again",
-			ErrTransactionState, op, txnStateNames[t.state])
+		// The other end was interrupted before its outcome was known: learn it first, by
+		// finishing that end. Its outcome stands; this call reports it as an error (the
+		// caller must not believe the opposite happened) and leaves the producer ready.
+		other := t.state == txnCommitting
+		t.mu.Unlock()
+		otherOp, outcome := "AbortTransaction", "aborted"
+		if other {
+			otherOp, outcome = "CommitTransaction", "committed"
+		}
+		err := p.endTransaction(ctx, other)
+		if err == nil {
+			return fmt.Errorf("%w: %s after an interrupted %s: that call's transaction was %s, which stands",
+				ErrTransactionState, op, otherOp, outcome)
+		}
+		t.mu.Lock()
+		abortNow := !commit && t.state == txnAbortable // the commit failed: abort as asked
+		t.mu.Unlock()
+		if !abortNow {
+			return err
+		}
+		return p.endTransaction(ctx, false)
 	default:
 		defer t.mu.Unlock()
 		return t.stateErrLocked(op)
@@ -355,7 +374,7 @@ func (t *transactions) addPending() {
 		switch {
 		case err == nil:
 			attempt = 0
-		case isRetriableTxnError(err) && !t.p.stopping():
+		case (isRetriableTxnError(err) || ctx.Err() != nil) && !t.p.stopping(): // ctx: this attempt's timeout
 			select {
 			case <-time.After(t.retryBackoff(err, attempt)):
 			case <-t.p.stop:
