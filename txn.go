@@ -44,6 +44,7 @@ type transactions struct {
 	inTxn   []*partition
 	adding  bool // an AddPartitionsToTxn is under way
 	coord   *conn.Conn
+	offsets txnOffsets // SendOffsetsToTransaction: txn_offsets.go
 
 	callMu sync.Mutex // one coordinator request at a time
 }
@@ -180,6 +181,9 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 	}
 	t.mu.Lock()
 	switch {
+	case t.offsetsBusyLocked():
+		defer t.mu.Unlock()
+		return t.stateErrLocked(op + " during SendOffsetsToTransaction")
 	case t.state == txnInTransaction, t.state == txnAbortable && !commit:
 	default:
 		defer t.mu.Unlock()
@@ -203,7 +207,7 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 		t.mu.Unlock()
 		return fmt.Errorf("producer: transaction cannot commit: %w", failed)
 	}
-	added := len(t.inTxn) > 0
+	added := len(t.inTxn) > 0 || t.offsetsJoinedLocked()
 	t.mu.Unlock()
 
 	if added {
@@ -228,6 +232,7 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 	}
 	t.inTxn = t.inTxn[:0]
 	clear(t.pending)
+	t.offsetsEndedLocked()
 	t.state, t.err = txnReady, nil
 	t.mu.Unlock()
 	return nil
@@ -531,6 +536,7 @@ func (t *transactions) close() {
 	if c != nil {
 		c.Close()
 	}
+	t.closeOffsets()
 }
 
 // isV2 reports whether the coordinator speaks transactions V2.
