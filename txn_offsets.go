@@ -95,12 +95,12 @@ func (t *transactions) closeOffsets() {
 //
 // It must be called within a transaction (ErrTransactionState otherwise, with nothing sent),
 // and must return before CommitTransaction or AbortTransaction is called: they fail with
-// ErrTransactionState while it runs. An empty group id, an empty topic name or a negative
-// offset is an error, with nothing sent; empty offsets send nothing. Any other error makes
-// the transaction abortable, as a failed send does, or fatal for fencing and authorization
-// errors: a consumer whose generation or member id the group no longer knows gets
-// wire.ErrIllegalGeneration, wire.ErrUnknownMemberID or wire.ErrFencedInstanceID, and must
-// abort.
+// ErrTransactionState while it runs. An empty group id, an empty topic name, a negative
+// partition or offset is an error, and after Close it is ErrClosed, with nothing sent; empty
+// offsets send nothing. Any other error makes the transaction abortable, as a failed send
+// does, or fatal for fencing and authorization errors: a consumer whose generation or member
+// id the group no longer knows gets wire.ErrIllegalGeneration, wire.ErrUnknownMemberID or
+// wire.ErrFencedInstanceID, and must abort.
 func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[string]map[int32]Offset, group ConsumerGroupMetadata) error {
 	t := p.txn
 	if t == nil {
@@ -108,6 +108,9 @@ func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[str
 	}
 	if err := checkOffsets(offsets, group); err != nil {
 		return err
+	}
+	if p.closed.Load() {
+		return ErrClosed
 	}
 	t.mu.Lock()
 	if t.state != txnInTransaction {
@@ -221,6 +224,7 @@ func (t *transactions) offsetsBackoff(ctx context.Context, attempt int, err erro
 	if !isRetriableOffsetsError(err) {
 		return err
 	}
+	t.p.logDebug("producer: SendOffsetsToTransaction will retry", "attempt", attempt, "err", err)
 	timer := time.NewTimer(t.p.backoff(attempt))
 	defer timer.Stop()
 	select {
@@ -405,6 +409,10 @@ func (t *transactions) groupCoordinator(ctx context.Context, group string) (*con
 	c, err := t.p.dial(net.JoinHostPort(host, strconv.Itoa(int(port))))
 	if err != nil {
 		return nil, fmt.Errorf("%w: group %q, node %d: %w", errNoCoordinator, group, node, err)
+	}
+	if t.p.closed.Load() { // Close may have passed closeOffsets, which waits for o.mu
+		c.Close()
+		return nil, ErrClosed
 	}
 	o.coord, o.group = c, group
 	return c, nil

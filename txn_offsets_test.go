@@ -155,6 +155,15 @@ func TestSendOffsetsStateErrors(t *testing.T) {
 	if err := p.SendOffsetsToTransaction(ctx, offsets, group); !errors.Is(err, ErrTransactionState) {
 		t.Fatalf("after CommitTransaction: %v", err)
 	}
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SendOffsetsToTransaction(ctx, offsets, group); !errors.Is(err, ErrClosed) {
+		t.Fatalf("after Close: %v", err)
+	}
 }
 
 // TestSendOffsetsRetries checks that retriable coordinator errors and dropped connections
