@@ -171,20 +171,18 @@ func (t *transactions) sendOffsets(ctx context.Context, offsets map[string]map[i
 	if _, err := t.offsetsCoordinator(ctx); err != nil {
 		return err
 	}
-	maxVersion := int16(maxTxnOffsetCommitV1)
-	if t.isV2() {
-		maxVersion = maxTxnOffsetCommitV2
-		t.mu.Lock()
-		t.offsets.joined = true // the TxnOffsetCommit adds the group, maybe even if it fails
-		t.mu.Unlock()
-	} else {
+	maxVersion := int16(maxTxnOffsetCommitV2)
+	if !t.isV2() {
+		maxVersion = maxTxnOffsetCommitV1
 		if err := t.addOffsets(ctx, group.GroupID); err != nil {
 			return err
 		}
-		t.mu.Lock()
-		t.offsets.joined = true
-		t.mu.Unlock()
 	}
+	// The group is in the transaction now, or (V2) will be with the TxnOffsetCommit, maybe
+	// even if it fails: the transaction needs an EndTxn.
+	t.mu.Lock()
+	t.offsets.joined = true
+	t.mu.Unlock()
 	return t.commitOffsets(ctx, offsets, group, maxVersion)
 }
 
