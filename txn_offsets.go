@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gregor-kafka/producer/internal/conn"
@@ -57,6 +58,8 @@ type txnOffsets struct {
 	mu    sync.Mutex // one group coordinator request at a time; guards group and coord
 	group string
 	coord *conn.Conn // to the coordinator of group
+	// live is coord, for closeOffsets to abort without waiting for a request under mu.
+	live atomic.Pointer[conn.Conn]
 }
 
 // offsetsBusyLocked reports whether a SendOffsetsToTransaction is under way, during which the
@@ -72,9 +75,13 @@ func (t *transactions) offsetsEndedLocked() { t.offsets.joined = false }
 
 // closeOffsets closes the group coordinator connection.
 func (t *transactions) closeOffsets() {
+	if c := t.offsets.live.Load(); c != nil {
+		c.Abort(ErrClosed) // a TxnOffsetCommit in flight fails now, releasing mu
+	}
 	t.offsets.mu.Lock()
 	c := t.offsets.coord
 	t.offsets.coord, t.offsets.group = nil, ""
+	t.offsets.live.Store(nil)
 	t.offsets.mu.Unlock()
 	if c != nil {
 		c.Close()
@@ -413,6 +420,7 @@ func (t *transactions) groupCoordinator(ctx context.Context, group string) (*con
 		return nil, ErrClosed
 	}
 	o.coord, o.group = c, group
+	o.live.Store(c)
 	return c, nil
 }
 
@@ -428,4 +436,5 @@ func (t *transactions) dropGroupCoordinatorLocked(err error) {
 	}
 	o.coord.Abort(err)
 	o.coord, o.group = nil, ""
+	o.live.Store(nil)
 }
