@@ -53,6 +53,7 @@ type transactions struct {
 	inTxn    []*partition
 	adding   bool // an AddPartitionsToTxn is under way
 	coord    *conn.Conn
+	offsets  txnOffsets // SendOffsetsToTransaction: txn_offsets.go
 
 	callMu sync.Mutex // one coordinator request at a time
 }
@@ -204,6 +205,9 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 	}
 	t.mu.Lock()
 	switch {
+	case t.offsetsBusyLocked():
+		defer t.mu.Unlock()
+		return t.stateErrLocked(op + " during SendOffsetsToTransaction")
 	case t.state == ending: // resuming an interrupted end
 	case t.state == txnInTransaction, t.state == txnAbortable && !commit:
 		t.state, t.endSent = ending, false
@@ -251,7 +255,7 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 		defer t.mu.Unlock()
 		return wrapError("producer: transaction cannot commit", t.stateErrLocked(op))
 	}
-	added, endSent := len(t.inTxn) > 0, t.endSent
+	added, endSent := len(t.inTxn) > 0 || t.offsetsJoinedLocked(), t.endSent
 	t.mu.Unlock()
 
 	if added && !endSent {
@@ -289,6 +293,7 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 	}
 	t.inTxn = t.inTxn[:0]
 	clear(t.pending)
+	t.offsetsEndedLocked()
 	t.state, t.err, t.endSent = txnReady, nil, false
 	t.mu.Unlock()
 	return nil
@@ -617,6 +622,7 @@ func (t *transactions) close() {
 	if c != nil {
 		c.Close()
 	}
+	t.closeOffsets()
 }
 
 // isV2 reports whether the coordinator speaks transactions V2.

@@ -79,6 +79,8 @@ func versionCaps(cfg *config) map[int16]int16 {
 				v = min(v, maxProduceTxnV1)
 			case wire.KeyEndTxn:
 				v = min(v, maxEndTxnTxnV1)
+			case wire.KeyTxnOffsetCommit:
+				v = min(v, maxTxnOffsetCommitTxnV1)
 			}
 		}
 		m[a.Key] = v

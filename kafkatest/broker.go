@@ -214,6 +214,8 @@ var handlers = map[int16]handler{
 	wire.KeyInitProducerID:     handleInitProducerID,
 	wire.KeyAddPartitionsToTxn: handleAddPartitionsToTxn,
 	wire.KeyEndTxn:             handleEndTxn,
+	wire.KeyAddOffsetsToTxn:    handleAddOffsetsToTxn,
+	wire.KeyTxnOffsetCommit:    handleTxnOffsetCommit,
 }
 
 // handle handles one request frame and reports whether the connection stays open.

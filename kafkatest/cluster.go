@@ -30,6 +30,7 @@ type Cluster struct {
 
 	nextProducerID atomic.Int64
 	coord          coordinator
+	groups         groups // the consumer groups' offsets: txn_offset_commit.go
 
 	countMu  sync.Mutex
 	requests map[int16]int

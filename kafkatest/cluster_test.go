@@ -27,7 +27,9 @@ func TestApiVersions(t *testing.T) {
 		{APIKey: wire.KeyApiVersions, MinVersion: 0, MaxVersion: 4},
 		{APIKey: wire.KeyInitProducerID, MinVersion: 0, MaxVersion: 5},
 		{APIKey: wire.KeyAddPartitionsToTxn, MinVersion: 0, MaxVersion: 5},
+		{APIKey: wire.KeyAddOffsetsToTxn, MinVersion: 0, MaxVersion: 4},
 		{APIKey: wire.KeyEndTxn, MinVersion: 0, MaxVersion: 5},
+		{APIKey: wire.KeyTxnOffsetCommit, MinVersion: 0, MaxVersion: 6},
 	}
 	for v := int16(0); v <= 4; v++ {
 		var resp wire.ApiVersionsResponse

@@ -11,7 +11,8 @@
 // by its id ([Cluster.RecordsByTopicID]).
 //
 // The brokers answer ApiVersions, Metadata, Produce (v3–13), InitProducerId and the
-// transaction APIs FindCoordinator, AddPartitionsToTxn and EndTxn, and check produced
+// transaction APIs FindCoordinator, AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit and
+// EndTxn, and check produced
 // batches as strictly as a Kafka 4 broker or more: every batch is checked for length, magic,
 // CRC-32C and counts, decompressed and parsed record by record, and idempotent producers'
 // sequences are checked and deduplicated as Kafka does. Each problem gets the error code
@@ -27,6 +28,13 @@
 // before it answers. A transaction that outlives its timeout is aborted. [Cluster.Records]
 // tells committed, aborted and open transactional records apart, and
 // [Cluster.CommittedRecords] returns what a read_committed consumer would see.
+//
+// The cluster is also a consumer group coordinator for offsets committed in transactions
+// (consume-transform-produce, KIP-98 and KIP-447): AddOffsetsToTxn adds a group to a
+// transaction (or, with transactions V2, TxnOffsetCommit v5+ does), TxnOffsetCommit stages
+// the group's offsets, and they become visible in [Cluster.CommittedOffsets] when the
+// transaction commits, never when it aborts. [Cluster.SetGroupMembers] stands in for a
+// rebalance, so that the consumer's generation and member id are checked (KIP-447).
 //
 // Records are kept in memory, uncompressed, for the life of the Cluster. There is no
 // replication, no fetching and no retention: it is a target for producers.

@@ -36,7 +36,8 @@ type Fault struct {
 	// ErrorCode is the error to answer: for Produce, in the matching partitions' answers
 	// (nothing is appended unless AppendAnyway); for Metadata, in the topics' answers; for
 	// FindCoordinator, for every key looked up; for AddPartitionsToTxn, for every partition
-	// (v0–3) or as the top-level error (v4+); for other APIs, as the response's error code.
+	// (v0–3) or as the top-level error (v4+); for TxnOffsetCommit, for every partition; for
+	// other APIs, as the response's error code.
 	// The request is not processed (unless AppendAnyway). 0 answers normally.
 	ErrorCode int16
 	// Times is how many matching requests the fault hits before it retires; -1 is forever
@@ -52,8 +53,8 @@ type Fault struct {
 	// it if valid) before answering ErrorCode, swallowing or dropping: the "written, but the
 	// client never heard" case that idempotence deduplicates (e.g. REQUEST_TIMED_OUT or
 	// NOT_ENOUGH_REPLICAS_AFTER_APPEND after the write). For InitProducerId,
-	// AddPartitionsToTxn and EndTxn it likewise lets the coordinator act before ErrorCode is
-	// answered. (Swallow and DropConnection without an ErrorCode always let the request
+	// AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit and EndTxn it likewise lets the
+	// coordinator act before ErrorCode is answered. (Swallow and DropConnection without an ErrorCode always let the request
 	// take effect first.)
 	AppendAnyway bool
 	// DropConnection closes the connection instead of answering (after the Delay, and

@@ -6,8 +6,9 @@ import (
 
 // handleFindCoordinator answers FindCoordinator (key 10, v0–6) from any broker: the
 // coordinator of a transactional id is [Cluster.TransactionCoordinator]'s, that of a consumer
-// group is placed by the same hash (kafkatest answers no group APIs, but a client looking up a
-// group gets a broker, as from Kafka). Share groups (key type 2) and unknown key types get
+// group [Cluster.GroupCoordinator]'s (the broker that answers TxnOffsetCommit for it; kafkatest
+// answers no other group API, but a client looking up a group gets a broker, as from Kafka).
+// Share groups (key type 2) and unknown key types get
 // INVALID_REQUEST. Up to v3 one key is answered in the top-level fields, from v4 (KIP-699)
 // every key of the batch in Coordinators. A fault's ErrorCode answers for every key.
 func handleFindCoordinator(cn *conn, ex *exchange) (wire.Response, error) {

@@ -200,9 +200,11 @@ func MaxVersions(caps map[int16]int16) Option {
 // TransactionsV2 sets whether the cluster runs transactions V2 (KIP-890 part 2), as a Kafka
 // 4 cluster with the feature transaction.version at 2 does (the default). With it, ApiVersions
 // (v3+) lists transaction.version as finalized at level 2, a transactional Produce v12+ adds
-// its partition to the transaction itself, and EndTxn v5 bumps the producer epoch. Without
-// it the brokers behave as Kafka 3.x: Produce is capped at v11 and EndTxn at v4, the feature
-// is not listed, and every partition must be added with AddPartitionsToTxn first.
+// its partition to the transaction itself (TxnOffsetCommit v5+ its group), and EndTxn v5
+// bumps the producer epoch. Without
+// it the brokers behave as Kafka 3.x: Produce is capped at v11, EndTxn and TxnOffsetCommit
+// at v4, the feature is not listed, and every partition must be added with
+// AddPartitionsToTxn first (every group with AddOffsetsToTxn).
 func TransactionsV2(enable bool) Option {
 	return func(c *config) error {
 		c.txnV2 = enable

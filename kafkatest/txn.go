@@ -58,6 +58,7 @@ type transaction struct {
 	started    time.Time    // when the ongoing transaction began
 	partitions []*partition // of the ongoing transaction, in the order added
 	outcome    *txnOutcome  // of the ongoing transaction
+	groups     []string     // consumer groups whose offsets are in the ongoing transaction
 }
 
 // coordinator is the transaction coordinator of the whole cluster: one state per
@@ -127,6 +128,9 @@ func (c *Cluster) MoveTransactionCoordinator(transactionalID string, to int32) e
 
 // groupCoordinator returns the node id of the broker coordinating a consumer group.
 func (c *Cluster) groupCoordinator(group string) int32 {
+	if id, ok := c.movedGroupCoordinator(group); ok {
+		return id
+	}
 	return javaHashIndex(group, len(c.brokers))
 }
 
@@ -163,7 +167,8 @@ func (c *Cluster) fenceLocked(t *transaction, now time.Time) {
 }
 
 // completeLocked ends t's transaction: it writes a commit or abort marker to every partition
-// in it, settles the outcome its batches see, and records the result. bump is transactions
+// in it, settles the outcome its batches see and the offsets it staged for consumer groups,
+// and records the result. bump is transactions
 // V2, whose coordinator bumps the epoch at every transaction end and writes the markers with
 // the new epoch, so that a late batch of the old epoch is fenced (KIP-890); once the epoch is
 // exhausted the producer id is replaced (not after a fence, as in Kafka).
@@ -182,6 +187,10 @@ func (c *Cluster) completeLocked(t *transaction, commit, bump, fence bool, now t
 	if len(t.partitions) > 0 {
 		c.waits.notify()
 	}
+	for _, g := range t.groups {
+		c.groups.settle(g, t.producerID, commit)
+	}
+	t.groups = nil
 	if t.outcome != nil {
 		s := outcomeAborted
 		if commit {

@@ -13,7 +13,9 @@ const (
 	KeyApiVersions        int16 = 18
 	KeyInitProducerID     int16 = 22
 	KeyAddPartitionsToTxn int16 = 24
+	KeyAddOffsetsToTxn    int16 = 25
 	KeyEndTxn             int16 = 26
+	KeyTxnOffsetCommit    int16 = 28
 	KeySaslAuthenticate   int16 = 36
 )
 
@@ -36,7 +38,9 @@ var apiRanges = [...]APIRange{
 	{KeyApiVersions, "ApiVersions", 0, 4, 3},
 	{KeyInitProducerID, "InitProducerId", 0, 5, 2},
 	{KeyAddPartitionsToTxn, "AddPartitionsToTxn", 0, 5, 3},
+	{KeyAddOffsetsToTxn, "AddOffsetsToTxn", 0, 4, 3},
 	{KeyEndTxn, "EndTxn", 0, 5, 3},
+	{KeyTxnOffsetCommit, "TxnOffsetCommit", 0, 6, 3},
 	{KeySaslAuthenticate, "SaslAuthenticate", 0, 2, 2},
 }
 

@@ -40,5 +40,10 @@ func ErrorForCode(code int16) error {
 			return e
 		}
 	}
+	for _, e := range groupErrors {
+		if e.Code == code {
+			return e
+		}
+	}
 	return &Error{Code: code, Name: "UNKNOWN", Description: "error code unknown to this client"}
 }
