@@ -1,7 +1,6 @@
 package kafkatest
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"time"
@@ -168,11 +167,8 @@ func (cn *conn) producePartition(t *topic, pt *wire.ProducePartition, version in
 	if berr != nil {
 		return 0, berr
 	}
-	records := vb.records
-	if !vb.owned {
-		records = bytes.Clone(records)
-	}
 	h := &vb.hdr
+	raw := sealBatch(h, vb.records)
 	var txn *txnOutcome
 	if h.Attributes&wire.AttrTransactional != 0 {
 		// The coordinator's state must not change between its check and the append, or a
@@ -199,7 +195,7 @@ func (cn *conn) producePartition(t *topic, pt *wire.ProducePartition, version in
 			return off, berr
 		}
 	}
-	base := p.appendLocked(h, records, txn)
+	base := p.appendLocked(h, raw, txn)
 	if h.ProducerID >= 0 {
 		p.recordProducerLocked(h, base, txn)
 	}
