@@ -60,7 +60,8 @@ func handleFetch(cn *conn, ex *exchange) (wire.Response, error) {
 		case <-deadline.C:
 			wait = 0 // read once more, and answer whatever there is
 		case <-cn.done:
-			return nil, fmt.Errorf("broker stopping during a fetch")
+			// The broker is stopping: no answer, and the connection closes with it.
+			return nil, nil
 		}
 	}
 }

@@ -521,3 +521,20 @@ func TestFetchMaxVersions(t *testing.T) {
 	tc.send(12, fetchReq(c, 12, "t", 0, 0))
 	tc.expectClosed()
 }
+
+// TestProduceV0AdvertisedNotServed checks the KAFKA-18659 quirk kafkatest copies from Kafka 4:
+// Produce is listed from v0, so that librdkafka compresses, but v0–2 close the connection.
+func TestProduceV0AdvertisedNotServed(t *testing.T) {
+	c := newTestCluster(t, NumBrokers(1), SeedTopic("t", 1))
+	tc := dial(t, c.Addrs()[0])
+	var av wire.ApiVersionsResponse
+	tc.roundTrip(3, &wire.ApiVersionsRequest{ClientSoftwareName: "t", ClientSoftwareVersion: "1"}, &av)
+	if i := slices.IndexFunc(av.APIKeys, func(k wire.ApiVersionsKey) bool { return k.APIKey == wire.KeyProduce }); i < 0 || av.APIKeys[i].MinVersion != 0 {
+		t.Fatalf("Produce advertised as %+v", av.APIKeys)
+	}
+	tc.send(2, produceReq(-1, "t", 0, makeBatch(t, plainSpec(), values(1)...)))
+	tc.expectClosed()
+	if n := len(c.Records("t", 0)); n != 0 {
+		t.Fatalf("a Produce v2 wrote %d records", n)
+	}
+}
