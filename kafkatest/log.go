@@ -144,3 +144,29 @@ func RetainBytes(n int64) Option {
 		return nil
 	}
 }
+
+// logRefused logs, at Info level, a partition's batch that a Produce request had refused,
+// with the error code and the reason (a real broker logs most of these at debug level).
+func (cn *conn) logRefused(name string, t *topic, partition int32, berr *batchError) {
+	if t != nil {
+		name = t.name
+	}
+	code := fmt.Sprintf("error code %d", berr.code)
+	if e, ok := wire.ErrorForCode(berr.code).(*wire.Error); ok {
+		code = fmt.Sprintf("%s (%d)", e.Name, e.Code)
+	}
+	reason := berr.msg
+	for _, re := range berr.recordErrors {
+		if re.BatchIndexErrorMessage != nil {
+			reason += "; " + *re.BatchIndexErrorMessage
+		}
+	}
+	cn.b.c.log.Info("kafkatest: batch refused", "broker", cn.b.id, "remote", cn.nc.RemoteAddr().String(),
+		"topic", name, "partition", partition, "error", code, "reason", reason)
+}
+
+// RecordsWritten returns the number of records written to topic since the cluster started,
+// over all its partitions: records of open and aborted transactions included, transaction
+// markers left out, and records that [RetainRecords] or [RetainBytes] dropped since counted
+// too. It is 0 for a topic that does not exist.
+func (c *Cluster) RecordsWritten(topic string) int64 { return c.topicCount(topic) }

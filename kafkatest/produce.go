@@ -91,6 +91,7 @@ func handleProduce(cn *conn, ex *exchange) (wire.Response, error) {
 				CurrentLeader:   wire.LeaderIDAndEpoch{LeaderID: -1, LeaderEpoch: -1},
 			}
 			if berr != nil {
+				cn.logRefused(out.Name, topics[i], pt.Index, berr)
 				failed++
 				po.ErrorCode, po.BaseOffset, po.LogStartOffset = berr.code, -1, -1
 				if berr.msg != "" {
