@@ -10,9 +10,10 @@ import (
 // handleFetch answers Fetch (key 1, v4–18) as a partition leader answers a consumer: for each
 // partition, in request order, the stored batches from the one holding FetchOffset on, up to
 // the high watermark (read_uncommitted) or the last stable offset (read_committed, with the
-// aborted transactions among them), within PartitionMaxBytes and MaxBytes (the first batch
-// of the response goes out even when larger, KIP-74). Batches are served as stored:
-// uncompressed, whole, with their offsets, leader epoch and a fresh CRC.
+// aborted transactions among them), within PartitionMaxBytes and MaxBytes, itself capped at
+// 55 MiB as Kafka's fetch.max.bytes (the first batch of the response goes out even when
+// larger, KIP-74). Batches are served as stored: uncompressed, whole, with their offsets,
+// the leader epoch they were appended under and their CRC.
 //
 // Each partition is checked in Kafka's order: unknown topic or partition
 // (UNKNOWN_TOPIC_OR_PARTITION, UNKNOWN_TOPIC_ID at v13+), CurrentLeaderEpoch
@@ -75,7 +76,7 @@ func (cn *conn) readFetch(req *wire.FetchRequest, ex *exchange) (resp *wire.Fetc
 		c.expireTransactions(time.Now()) // timed-out transactions abort, moving the LSO on
 	}
 	resp = &wire.FetchResponse{Topics: make([]wire.FetchTopicResponse, len(req.Topics))}
-	budget := fetchBudget{left: int(max(req.MaxBytes, 0)), first: true}
+	budget := fetchBudget{left: int(min(max(req.MaxBytes, 0), brokerFetchMaxBytes)), first: true}
 	var endpoints []int32
 	for i := range req.Topics {
 		rt := &req.Topics[i]
@@ -109,7 +110,8 @@ func (cn *conn) readFetch(req *wire.FetchRequest, ex *exchange) (resp *wire.Fetc
 			if code != 0 {
 				errs = true
 				po.ErrorCode = code
-				if code == wire.ErrNotLeaderOrFollower.Code || code == wire.ErrFencedLeaderEpoch.Code {
+				known := t != nil && rp.Index >= 0 && int(rp.Index) < len(t.partitions)
+				if known && (code == wire.ErrNotLeaderOrFollower.Code || code == wire.ErrFencedLeaderEpoch.Code) {
 					p := t.partitions[rp.Index]
 					leader, epoch := p.leaderAndEpoch()
 					if v >= 12 {
@@ -131,6 +133,10 @@ func (cn *conn) readFetch(req *wire.FetchRequest, ex *exchange) (resp *wire.Fetc
 	}
 	return resp, size, errs
 }
+
+// brokerFetchMaxBytes caps a Fetch's MaxBytes, as Kafka's broker setting fetch.max.bytes
+// (default 55 MiB) does, so that no request makes a broker build an answer of gigabytes.
+const brokerFetchMaxBytes = 55 << 20
 
 // fetchBudget is what is left of a Fetch's MaxBytes, and whether no batch was taken yet (the
 // first batch of a response goes out whatever its size, KIP-74).

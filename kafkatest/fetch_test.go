@@ -190,6 +190,9 @@ func TestFetchErrors(t *testing.T) {
 		t.Fatalf("fault at v7: error %d", resp.ErrorCode)
 	}
 	check("fault at v6", tc, 6, fetchReq(c, 6, "t", 0, 0), wire.ErrKafkaStorageError.Code)
+	// A fault naming a leader for a partition that does not exist.
+	c.InjectFault(Fault{Key: wire.KeyFetch, Broker: AnyBroker, ErrorCode: wire.ErrNotLeaderOrFollower.Code})
+	check("leader fault, unknown topic", tc, 6, fetchReq(c, 6, "nope", 0, 0), wire.ErrNotLeaderOrFollower.Code)
 
 	bad := fetchReq(c, 4, "t", 0, 0)
 	bad.IsolationLevel = 2
