@@ -205,7 +205,8 @@ func (c *Cluster) topicCount(name string) int64 {
 // returns them all, partition by partition, each in offset order. When ctx ends first it
 // returns the records stored so far with ctx's error. The topic need not exist yet. Records
 // of open and aborted transactions count and are returned, as by [Cluster.Records];
-// transaction markers do not.
+// transaction markers do not. With [RetainRecords] or [RetainBytes], records dropped since
+// they were written count but are not returned.
 func (c *Cluster) WaitForRecords(ctx context.Context, topic string, n int) ([]Record, error) {
 	for {
 		ch := c.waits.channel() // before counting, so no append goes unnoticed
