@@ -89,12 +89,18 @@ func versionCaps(cfg *config) map[int16]int16 {
 }
 
 // advertisedAPIs returns the version range of every API with a handler, by key, up to the
-// caps of versionCaps.
+// caps of versionCaps. Produce is advertised from v0, as Kafka 4 does though it refuses
+// v0–2 (KAFKA-18659): librdkafka compresses with gzip, snappy or lz4 only when the broker
+// lists Produce v0, and sends those batches uncompressed otherwise.
 func advertisedAPIs(caps map[int16]int16) []wire.ApiVersionsKey {
 	var keys []wire.ApiVersionsKey
 	for _, a := range wire.SupportedAPIs() {
 		if v, ok := caps[a.Key]; ok {
-			keys = append(keys, wire.ApiVersionsKey{APIKey: a.Key, MinVersion: a.Min, MaxVersion: v})
+			lowest := a.Min
+			if a.Key == wire.KeyProduce {
+				lowest = 0
+			}
+			keys = append(keys, wire.ApiVersionsKey{APIKey: a.Key, MinVersion: lowest, MaxVersion: v})
 		}
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].APIKey < keys[j].APIKey })

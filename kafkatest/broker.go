@@ -208,6 +208,8 @@ type handler func(cn *conn, ex *exchange) (wire.Response, error)
 // for any other key close the connection. ApiVersions advertises exactly these APIs.
 var handlers = map[int16]handler{
 	wire.KeyProduce:            handleProduce,
+	wire.KeyFetch:              handleFetch,
+	wire.KeyListOffsets:        handleListOffsets,
 	wire.KeyMetadata:           handleMetadata,
 	wire.KeyFindCoordinator:    handleFindCoordinator,
 	wire.KeyApiVersions:        handleApiVersions,

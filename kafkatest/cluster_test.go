@@ -21,7 +21,9 @@ func TestApiVersions(t *testing.T) {
 	c := newTestCluster(t)
 	tc := dial(t, c.Addrs()[0])
 	want := []wire.ApiVersionsKey{
-		{APIKey: wire.KeyProduce, MinVersion: 3, MaxVersion: 13},
+		{APIKey: wire.KeyProduce, MinVersion: 0, MaxVersion: 13}, // KAFKA-18659: v0–2 listed, refused
+		{APIKey: wire.KeyFetch, MinVersion: 4, MaxVersion: 18},
+		{APIKey: wire.KeyListOffsets, MinVersion: 1, MaxVersion: 11},
 		{APIKey: wire.KeyMetadata, MinVersion: 0, MaxVersion: 13},
 		{APIKey: wire.KeyFindCoordinator, MinVersion: 0, MaxVersion: 6},
 		{APIKey: wire.KeyApiVersions, MinVersion: 0, MaxVersion: 4},

@@ -10,10 +10,9 @@
 // under a new topic id ([Cluster.DeleteTopic]); the records of a deleted topic stay readable
 // by its id ([Cluster.RecordsByTopicID]).
 //
-// The brokers answer ApiVersions, Metadata, Produce (v3–13), InitProducerId and the
-// transaction APIs FindCoordinator, AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit and
-// EndTxn, and check produced
-// batches as strictly as a Kafka 4 broker or more: every batch is checked for length, magic,
+// The brokers answer ApiVersions, Metadata, Produce (v3–13), Fetch (v4–18), ListOffsets
+// (v1–11), InitProducerId and the transaction APIs FindCoordinator, AddPartitionsToTxn,
+// AddOffsetsToTxn, TxnOffsetCommit and EndTxn, and check produced batches as strictly as a Kafka 4 broker or more: every batch is checked for length, magic,
 // CRC-32C and counts, decompressed and parsed record by record, and idempotent producers'
 // sequences are checked and deduplicated as Kafka does. Each problem gets the error code
 // Kafka would answer, so a client that passes here behaves on a real cluster. Any other
@@ -36,8 +35,16 @@
 // transaction commits, never when it aborts. [Cluster.SetGroupMembers] stands in for a
 // rebalance, so that the consumer's generation and member id are checked (KIP-447).
 //
-// Records are kept in memory, uncompressed, for the life of the Cluster. There is no
-// replication, no fetching and no retention: it is a target for producers.
+// Consumers read the records back: Fetch serves the stored batches (uncompressed) from any
+// offset with the high watermark, the last stable offset and, for read_committed, the aborted
+// transactions; it waits for MinBytes up to MaxWaitMs. ListOffsets finds the earliest and
+// latest offsets and offsets by time. So franz-go's consumer, kcat (librdkafka) and
+// kafka-python read what a producer wrote. Consumer groups and fetch sessions are not
+// implemented: consumers assign partitions themselves and fetch without a session.
+//
+// Records are kept in memory, uncompressed, for the life of the Cluster, unless
+// [RetainRecords] or [RetainBytes] bounds each partition, dropping its oldest batches. There
+// is no replication.
 //
 // Listeners can require TLS ([TLS], with certificates from a [TestCA]) and SASL ([SASL] with
 // PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER, users from [User], tokens checked by

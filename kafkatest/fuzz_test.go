@@ -57,9 +57,13 @@ func FuzzHandleFrame(f *testing.F) {
 		f.Fatal(err)
 	}
 	defer c.Close()
+	// A closed done channel: a Fetch that would wait for data (MinBytes, MaxWaitMs) gives up
+	// at once instead of holding the fuzzer for MaxWaitMs.
+	stopped := make(chan struct{})
+	close(stopped)
 	f.Fuzz(func(t *testing.T, frame []byte) {
 		fc := &fakeConn{}
-		cn := &conn{b: c.brokers[0], nc: fc, done: make(chan struct{})}
+		cn := &conn{b: c.brokers[0], nc: fc, done: stopped}
 		cn.handle(frame)
 		if len(fc.out) == 0 {
 			return

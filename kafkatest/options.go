@@ -27,6 +27,7 @@ type config struct {
 	maxVersions       map[int16]int16
 	txnV2             bool
 	maxTxnTimeout     time.Duration
+	retention         retention // log.go
 }
 
 type seedTopic struct {

@@ -1,7 +1,6 @@
 package kafkatest
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"time"
@@ -92,6 +91,7 @@ func handleProduce(cn *conn, ex *exchange) (wire.Response, error) {
 				CurrentLeader:   wire.LeaderIDAndEpoch{LeaderID: -1, LeaderEpoch: -1},
 			}
 			if berr != nil {
+				cn.logRefused(out.Name, topics[i], pt.Index, berr)
 				failed++
 				po.ErrorCode, po.BaseOffset, po.LogStartOffset = berr.code, -1, -1
 				if berr.msg != "" {
@@ -165,11 +165,8 @@ func (cn *conn) producePartition(t *topic, pt *wire.ProducePartition, version in
 	if berr != nil {
 		return 0, berr
 	}
-	records := vb.records
-	if !vb.owned {
-		records = bytes.Clone(records)
-	}
 	h := &vb.hdr
+	raw := sealBatch(h, vb.records)
 	var txn *txnOutcome
 	if h.Attributes&wire.AttrTransactional != 0 {
 		// The coordinator's state must not change between its check and the append, or a
@@ -200,7 +197,7 @@ func (cn *conn) producePartition(t *topic, pt *wire.ProducePartition, version in
 			return off, berr
 		}
 	}
-	base := p.appendLocked(h, records, txn)
+	base := p.appendLocked(h, raw, txn)
 	if h.ProducerID >= 0 {
 		p.recordProducerLocked(h, base, txn)
 	}

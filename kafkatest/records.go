@@ -3,6 +3,7 @@ package kafkatest
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"sync"
 	"time"
 
@@ -52,26 +53,34 @@ type Header struct {
 	Value []byte
 }
 
-// storedBatch is one accepted batch, or a transaction marker: its header and its records
-// region, uncompressed and owned. Records are decoded from it only when read, so appends stay
-// cheap. It is never modified once appended; the outcome of the transaction a transactional
-// batch belongs to is shared with the coordinator, which settles it.
+// storedBatch is one accepted batch, or a transaction marker: its header, and the batch as
+// Fetch serves it (raw: uncompressed, with its offset, leader epoch and CRC, see sealBatch)
+// whose records region is records. Records are decoded from it only when read, so appends
+// stay cheap. It is never modified once appended; the outcome of the transaction a
+// transactional batch belongs to is shared with the coordinator, which settles it.
 type storedBatch struct {
 	baseOffset int64
 	hdr        wire.BatchHeader
-	records    []byte
+	raw        []byte
+	records    []byte      // raw[wire.RecordBatchHeaderSize:]
 	outcome    *txnOutcome // nil unless transactional data
 }
 
-// appendLocked appends a validated batch, or a marker, at the end of the log and returns its
-// base offset; p.mu must be held.
-func (p *partition) appendLocked(h *wire.BatchHeader, records []byte, outcome *txnOutcome) int64 {
+// appendLocked appends a validated batch, or a marker, sealed by sealBatch, at the end of the
+// log and returns its base offset; p.mu must be held. It writes the base offset and the
+// partition's leader epoch into raw, which the CRC does not cover, then drops the oldest
+// batches the partition's retention no longer allows.
+func (p *partition) appendLocked(h *wire.BatchHeader, raw []byte, outcome *txnOutcome) int64 {
 	base := p.nextOffset
-	p.batches = append(p.batches, storedBatch{baseOffset: base, hdr: *h, records: records, outcome: outcome})
+	binary.BigEndian.PutUint64(raw[0:], uint64(base))
+	binary.BigEndian.PutUint32(raw[12:], uint32(p.leaderEpoch))
+	p.batches = append(p.batches, storedBatch{baseOffset: base, hdr: *h, raw: raw, records: raw[wire.RecordBatchHeaderSize:], outcome: outcome})
 	p.nextOffset += int64(h.NumRecords)
+	p.log.bytes += int64(len(raw))
 	if h.Attributes&wire.AttrControl == 0 {
 		p.dataRecords += int64(h.NumRecords)
 	}
+	p.trimLocked()
 	return base
 }
 
@@ -83,7 +92,8 @@ func (p *partition) snapshot() []storedBatch {
 	return p.batches[:len(p.batches):len(p.batches)]
 }
 
-// count returns the number of records stored, transaction markers left out.
+// count returns the number of records appended, transaction markers left out, including
+// those retention dropped since.
 func (p *partition) count() int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -205,7 +215,8 @@ func (c *Cluster) topicCount(name string) int64 {
 // returns them all, partition by partition, each in offset order. When ctx ends first it
 // returns the records stored so far with ctx's error. The topic need not exist yet. Records
 // of open and aborted transactions count and are returned, as by [Cluster.Records];
-// transaction markers do not.
+// transaction markers do not. With [RetainRecords] or [RetainBytes], records dropped since
+// they were written count but are not returned.
 func (c *Cluster) WaitForRecords(ctx context.Context, topic string, n int) ([]Record, error) {
 	for {
 		ch := c.waits.channel() // before counting, so no append goes unnoticed

@@ -32,9 +32,11 @@ type partition struct {
 	leaderEpoch int32
 	batches     []storedBatch
 	nextOffset  int64
-	dataRecords int64 // records stored, transaction markers left out
+	dataRecords int64 // records appended, transaction markers left out
 	producers   map[int64]*producerState
 	deleted     bool // its topic was deleted: nothing more is appended
+
+	log partitionLog // retention, log start and last stable offset: log.go
 }
 
 // maxTopicNameLen is Kafka's limit on topic names (Topic.MAX_NAME_LENGTH).
@@ -92,6 +94,7 @@ func (c *Cluster) createTopicLocked(name string, partitions int32) *topic {
 			index:     int32(i),
 			leader:    c.brokers[(c.nextLeader+i)%n].id,
 			producers: make(map[int64]*producerState),
+			log:       partitionLog{retain: c.cfg.retention},
 		}
 	}
 	c.nextLeader = (c.nextLeader + 1) % n

@@ -184,9 +184,6 @@ func (c *Cluster) completeLocked(t *transaction, commit, bump, fence bool, now t
 	for _, p := range t.partitions {
 		p.writeMarker(t.producerID, t.epoch, commit, now)
 	}
-	if len(t.partitions) > 0 {
-		c.waits.notify()
-	}
 	for _, g := range t.groups {
 		c.groups.settle(g, t.producerID, commit)
 	}
@@ -198,6 +195,11 @@ func (c *Cluster) completeLocked(t *transaction, commit, bump, fence bool, now t
 		}
 		t.outcome.ended = now
 		t.outcome.state.Store(s)
+	}
+	if len(t.partitions) > 0 {
+		// After the outcome settles, so that a read_committed Fetch woken here sees the
+		// last stable offset move.
+		c.waits.notify()
 	}
 	t.partitions, t.outcome = nil, nil
 	t.state = txnCompleteAbort
@@ -385,7 +387,7 @@ func (p *partition) writeMarker(pid int64, epoch int16, commit bool, now time.Ti
 		return
 	}
 	h.PartitionLeaderEpoch = p.leaderEpoch
-	p.appendLocked(&h, records, nil)
+	p.appendLocked(&h, sealBatch(&h, records), nil)
 	if s == nil || s.epoch != epoch {
 		s = &producerState{epoch: epoch}
 		p.producers[pid] = s

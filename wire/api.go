@@ -7,6 +7,8 @@ import (
 // API keys of the requests gregor speaks.
 const (
 	KeyProduce            int16 = 0
+	KeyFetch              int16 = 1
+	KeyListOffsets        int16 = 2
 	KeyMetadata           int16 = 3
 	KeyFindCoordinator    int16 = 10
 	KeySaslHandshake      int16 = 17
@@ -32,6 +34,8 @@ type APIRange struct {
 // kafka-protocol-notes §2). It is read-only.
 var apiRanges = [...]APIRange{
 	{KeyProduce, "Produce", 3, 13, 9},
+	{KeyFetch, "Fetch", 4, 18, 12},
+	{KeyListOffsets, "ListOffsets", 1, 11, 6},
 	{KeyMetadata, "Metadata", 0, 13, 9},
 	{KeyFindCoordinator, "FindCoordinator", 0, 6, 3},
 	{KeySaslHandshake, "SaslHandshake", 0, 1, -1},

@@ -56,6 +56,8 @@ var (
 	ErrSaslAuthenticationFailed           = &Error{Code: 58, Name: "SASL_AUTHENTICATION_FAILED", Retriable: false, RefreshMetadata: false, Description: "SASL authentication failed"}
 	ErrUnknownProducerID                  = &Error{Code: 59, Name: "UNKNOWN_PRODUCER_ID", Retriable: false, RefreshMetadata: false, Description: "the broker could not locate the producer metadata associated with the producer id"}
 	ErrReassignmentInProgress             = &Error{Code: 60, Name: "REASSIGNMENT_IN_PROGRESS", Retriable: false, RefreshMetadata: false, Description: "a partition reassignment is in progress"}
+	ErrFetchSessionIDNotFound             = &Error{Code: 70, Name: "FETCH_SESSION_ID_NOT_FOUND", Retriable: true, RefreshMetadata: false, Description: "the fetch session ID was not found"}
+	ErrInvalidFetchSessionEpoch           = &Error{Code: 71, Name: "INVALID_FETCH_SESSION_EPOCH", Retriable: true, RefreshMetadata: false, Description: "the fetch session epoch is invalid"}
 	ErrListenerNotFound                   = &Error{Code: 72, Name: "LISTENER_NOT_FOUND", Retriable: true, RefreshMetadata: true, Description: "there is no listener on the leader broker that matches the listener on which the metadata request was processed"}
 	ErrFencedLeaderEpoch                  = &Error{Code: 74, Name: "FENCED_LEADER_EPOCH", Retriable: true, RefreshMetadata: true, Description: "the leader epoch in the request is older than the epoch on the broker"}
 	ErrUnknownLeaderEpoch                 = &Error{Code: 75, Name: "UNKNOWN_LEADER_EPOCH", Retriable: true, RefreshMetadata: false, Description: "the leader epoch in the request is newer than the epoch on the broker"}
@@ -124,6 +126,8 @@ var knownErrors = [...]*Error{
 	ErrSaslAuthenticationFailed,
 	ErrUnknownProducerID,
 	ErrReassignmentInProgress,
+	ErrFetchSessionIDNotFound,
+	ErrInvalidFetchSessionEpoch,
 	ErrListenerNotFound,
 	ErrFencedLeaderEpoch,
 	ErrUnknownLeaderEpoch,

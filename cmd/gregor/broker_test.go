@@ -86,8 +86,8 @@ func TestBroker(t *testing.T) {
 		"topics are created on first use with 2 partitions",
 		"gregor broker: stopped\n",
 		"  topic auto: 3 records in 2 partitions\n",
-		"  topic one: 0 records in 1 partitions\n",
-		"  topic seeded: 1 records in 4 partitions\n",
+		"  topic one: 0 records in 1 partition\n",
+		"  topic seeded: 1 record in 4 partitions\n",
 		`msg="kafkatest: closing connection" broker=0`, // -v
 	} {
 		if !strings.Contains(s, want) {

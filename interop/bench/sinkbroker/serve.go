@@ -202,20 +202,21 @@ func (cn *conn) apiVersions(corr int32, version int16, body []byte, tooNew bool)
 	return nil
 }
 
-// keyFetch is the API key of Fetch, which the sink advertises but does not serve.
-const keyFetch int16 = 1
-
 // apiKeys lists what ApiVersions answers: the APIs and versions the wire package implements,
-// and Fetch v4–12. librdkafka decides which record format to write from the versions of
-// Produce and Fetch together: without Fetch v4 it falls back to magic-0 message sets, and
-// without Fetch v10 it refuses zstd. A Fetch request closes the connection.
+// except Fetch and ListOffsets, which the sink does not serve, and Fetch v4–12. librdkafka
+// decides which record format to write from the versions of Produce and Fetch together:
+// without Fetch v4 it falls back to magic-0 message sets, and without Fetch v10 it refuses
+// zstd. A Fetch request closes the connection.
 func (c *Cluster) apiKeys() []wire.ApiVersionsKey {
 	apis := wire.SupportedAPIs()
-	out := make([]wire.ApiVersionsKey, len(apis), len(apis)+1)
-	for i, a := range apis {
-		out[i] = wire.ApiVersionsKey{APIKey: a.Key, MinVersion: a.Min, MaxVersion: a.Max}
+	out := make([]wire.ApiVersionsKey, 0, len(apis))
+	for _, a := range apis {
+		if a.Key == wire.KeyFetch || a.Key == wire.KeyListOffsets {
+			continue
+		}
+		out = append(out, wire.ApiVersionsKey{APIKey: a.Key, MinVersion: a.Min, MaxVersion: a.Max})
 	}
-	return append(out, wire.ApiVersionsKey{APIKey: keyFetch, MinVersion: 4, MaxVersion: 12})
+	return append(out, wire.ApiVersionsKey{APIKey: wire.KeyFetch, MinVersion: 4, MaxVersion: 12})
 }
 
 func (cn *conn) metadata(corr int32, version int16, body []byte) error {
