@@ -13,6 +13,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,7 +51,9 @@ type Producer struct {
 
 	sinksMu sync.Mutex
 	sinks   map[int32]*sink
-	addrs   map[int32]string
+	addrs   map[int32]string // replaced, never written in place
+
+	leaderMu sync.Mutex // orders changes of a partition's (leader, leaderEpoch)
 
 	clock    clock
 	stats    counters
@@ -355,6 +360,60 @@ func (p *Producer) setBrokers(addrs map[int32]string) {
 			s.addr.Store(&a)
 		}
 	}
+}
+
+// setLeader makes leader (-1: none) the leader of pa as a metadata answer says, unless a
+// newer leader epoch is known already (from a KIP-951 hint, or a broker that answered
+// later): a metadata answer may be older than the hint that moved the partition. A topic
+// recreated under its name starts its epochs again (force).
+func (p *Producer) setLeader(pa *partition, leader, epoch int32, force bool) {
+	p.leaderMu.Lock()
+	defer p.leaderMu.Unlock()
+	if !force && epoch >= 0 && pa.leaderEpoch.Load() > epoch {
+		return
+	}
+	pa.leader.Store(leader)
+	pa.leaderEpoch.Store(epoch)
+}
+
+// followHint applies the new leader a Produce answer of node named for pa (KIP-951):
+// CurrentLeader, with its address among endpoints. It learns that address (a broker may be
+// new, or have moved) and makes hint the leader of pa if its epoch is newer than the one
+// known. It reports whether pa is now led by another broker than node whose address is
+// known, so that a batch node refused can go there at once.
+func (p *Producer) followHint(pa *partition, node int32, hint wire.LeaderIDAndEpoch, endpoints []wire.NodeEndpoint) bool {
+	if hint.LeaderID < 0 || hint.LeaderEpoch < 0 {
+		return false
+	}
+	p.sinksMu.Lock()
+	defer p.sinksMu.Unlock()
+	for _, e := range endpoints {
+		if e.NodeID != hint.LeaderID || e.Host == "" || e.Port <= 0 {
+			continue
+		}
+		addr := net.JoinHostPort(e.Host, strconv.Itoa(int(e.Port)))
+		if p.addrs[e.NodeID] != addr {
+			addrs := maps.Clone(p.addrs)
+			if addrs == nil {
+				addrs = map[int32]string{}
+			}
+			addrs[e.NodeID] = addr
+			p.addrs = addrs
+			if s := p.sinks[e.NodeID]; s != nil {
+				s.addr.Store(&addr)
+			}
+		}
+		break
+	}
+	p.leaderMu.Lock()
+	if hint.LeaderEpoch > pa.leaderEpoch.Load() {
+		pa.leader.Store(hint.LeaderID)
+		pa.leaderEpoch.Store(hint.LeaderEpoch)
+	}
+	leader := pa.leader.Load()
+	p.leaderMu.Unlock()
+	_, known := p.addrs[leader]
+	return leader >= 0 && leader != node && known
 }
 
 // assignPartitions gives each sink the list of partitions its broker leads, creating sinks

@@ -225,7 +225,7 @@ func (s *sink) collect(call *produceCall, later func(time.Time)) bool {
 		}
 		if b.wireBuf == nil {
 			if err := p.encode(b); err != nil {
-				p.attemptDone(b, fmt.Errorf("compressing batch: %w", err), false)
+				p.attemptDone(b, fmt.Errorf("compressing batch: %w", err), false, false)
 				continue
 			}
 		}
@@ -352,7 +352,7 @@ func (call *produceCall) HandleResponse(body []byte, err error) {
 func (call *produceCall) fail(err error, retriable bool) {
 	call.s.p.stats.inFlight.Add(-1) // before any batch completes, so Flush never sees it
 	for _, b := range call.batches {
-		call.s.p.attemptDone(b, err, retriable)
+		call.s.p.attemptDone(b, err, retriable, false)
 	}
 	call.release()
 }
@@ -361,28 +361,38 @@ func (call *produceCall) fail(err error, retriable bool) {
 func (call *produceCall) complete() {
 	p := call.s.p
 	p.stats.inFlight.Add(-1) // before any batch completes, so Flush never sees it
+	moved := false
 	for _, b := range call.batches {
 		if p.cfg.Acks == AcksNone {
 			b.baseOffset, b.logAppendTime = -1, -1
-			p.attemptDone(b, nil, false)
+			p.attemptDone(b, nil, false, false)
 			continue
 		}
 		pr := call.find(b)
 		if pr == nil {
-			p.attemptDone(b, fmt.Errorf("broker answered without partition %s-%d", b.part.topic.name, b.part.id), true)
+			p.attemptDone(b, fmt.Errorf("broker answered without partition %s-%d", b.part.topic.name, b.part.id), true, false)
 			continue
 		}
 		b.baseOffset, b.logAppendTime = pr.BaseOffset, pr.LogAppendTimeMs
 		err := wire.ErrorForCode(pr.ErrorCode)
 		if err == nil {
-			p.attemptDone(b, nil, false)
+			p.attemptDone(b, nil, false, false)
 			continue
 		}
 		retriable := err.(*wire.Error).Retriable
 		if pr.ErrorMessage != nil && *pr.ErrorMessage != "" {
 			err = fmt.Errorf("%w: %s", err, *pr.ErrorMessage)
 		}
-		p.attemptDone(b, err, retriable)
+		// KIP-951: a broker that no longer leads the partition names the one that does.
+		hinted := false
+		if pr.ErrorCode == wire.ErrNotLeaderOrFollower.Code || pr.ErrorCode == wire.ErrFencedLeaderEpoch.Code {
+			hinted = p.followHint(b.part, call.s.node, pr.CurrentLeader, call.resp.NodeEndpoints)
+			moved = moved || hinted
+		}
+		p.attemptDone(b, err, retriable, hinted)
+	}
+	if moved {
+		p.assignPartitions() // the new leaders' sinks take the partitions, and are woken
 	}
 	call.release()
 }
