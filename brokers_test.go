@@ -1,6 +1,8 @@
 package producer
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -51,5 +53,48 @@ func TestLeaderHintMovesPartition(t *testing.T) {
 	}
 	if err := p.Close(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// PartitionsFor waits for a topic's metadata and reports every partition with its leader;
+// NoBlock sends work once it returned; a topic the cluster refuses is an error.
+func TestPartitionsFor(t *testing.T) {
+	testutil.CheckNoLeaks(t)
+	c := newCluster(t, kafkatest.SeedTopic("pf", 4))
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), MaxBlock: NoBlock})
+	ctx := ctxTimeout(t, 20*time.Second)
+	if err := p.Send(ctx, Record{Topic: "pf", Value: []byte("x")}).Wait(ctx); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("NoBlock send before metadata: %v, want ErrTimeout", err)
+	}
+	parts, err := p.PartitionsFor(ctx, "pf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) != 4 {
+		t.Fatalf("%d partitions, want 4", len(parts))
+	}
+	for i, pi := range parts {
+		if pi.Topic != "pf" || pi.Partition != int32(i) || pi.Leader != c.Leader("pf", int32(i)) {
+			t.Fatalf("partition %d: %+v, cluster leader %d", i, pi, c.Leader("pf", int32(i)))
+		}
+	}
+	if err := p.Send(ctx, Record{Topic: "pf", Value: []byte("x")}).Wait(ctx); err != nil {
+		t.Fatalf("NoBlock send after PartitionsFor: %v", err)
+	}
+
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	c.InjectFault(kafkatest.Fault{Key: wire.KeyMetadata, Broker: kafkatest.AnyBroker, Topic: "refused", ErrorCode: wire.ErrTopicAuthorizationFailed.Code, Times: -1})
+	if _, err := p.PartitionsFor(short, "refused"); !errors.Is(err, wire.ErrTopicAuthorizationFailed) {
+		t.Fatalf("refused topic: %v, want TOPIC_AUTHORIZATION_FAILED", err)
+	}
+	if _, err := p.PartitionsFor(ctx, ""); !errors.Is(err, ErrInvalidRecord) {
+		t.Fatalf("empty topic: %v", err)
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.PartitionsFor(ctx, "pf"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("after Close: %v, want ErrClosed", err)
 	}
 }

@@ -267,6 +267,44 @@ func (p *Producer) send(ctx context.Context, rec *Record, cb Callback, fut *Futu
 	return nil
 }
 
+// PartitionInfo is one partition of a topic, as [Producer.PartitionsFor] reports it.
+type PartitionInfo struct {
+	Topic     string
+	Partition int32
+	// Leader is the node id of the partition's leader, -1 while it has none (an election).
+	Leader int32
+}
+
+// PartitionsFor returns the partitions of topic and their leaders, in partition order, as
+// the Java client's partitionsFor. When the topic's metadata is not known yet it asks for it
+// and waits, up to max.block.ms ([Config.MaxBlock]) or until ctx ends, as a first send
+// would; with [NoBlock], which makes sends fail rather than wait, it waits until ctx ends. A
+// service can call it at start-up to warm up, then send with NoBlock without failing for
+// want of metadata. An unknown topic is created by the brokers if they allow it
+// (auto.create.topics.enable), as for a send.
+func (p *Producer) PartitionsFor(ctx context.Context, topic string) ([]PartitionInfo, error) {
+	if p.closed.Load() {
+		return nil, ErrClosed
+	}
+	if topic == "" {
+		return nil, fmt.Errorf("%w: empty topic", ErrInvalidRecord)
+	}
+	// With NoBlock, sends never wait for metadata: this is how to wait for it, bounded by ctx.
+	deadline := time.Now().Add(1 << 62)
+	if p.cfg.MaxBlock > 0 {
+		deadline = time.Now().Add(p.cfg.MaxBlock)
+	}
+	_, parts, err := p.topicParts(ctx, topic, 0, deadline)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PartitionInfo, len(parts))
+	for i, pa := range parts {
+		out[i] = PartitionInfo{Topic: topic, Partition: pa.id, Leader: pa.leader.Load()}
+	}
+	return out, nil
+}
+
 // topicParts returns the topic's state and partitions, waiting for its metadata until
 // deadline (max.block.ms; zero: no wait) when it is not known yet, or when it has no
 // partition want yet (a partition just added, as the Java client waits for it).
