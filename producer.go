@@ -55,6 +55,8 @@ type Producer struct {
 
 	leaderMu sync.Mutex // orders changes of a partition's (leader, leaderEpoch)
 
+	dialFails dialFailures // connection set-ups failed in a row, per address
+
 	clock    clock
 	stats    counters
 	done     completionQueue
