@@ -67,6 +67,9 @@ type partition struct {
 
 	// leader is the node id of the partition leader, -1 when unknown.
 	leader atomic.Int32
+	// leaderEpoch is the leader's epoch as last learned (metadata or a KIP-951 hint), -1
+	// when unknown; written with leader, under Producer.leaderMu.
+	leaderEpoch atomic.Int32
 	// txnAdded is set once the partition is part of the ongoing transaction.
 	txnAdded atomic.Bool
 	// gone is set when the topic was recreated without this partition.

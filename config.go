@@ -71,23 +71,27 @@ const (
 
 // Defaults of the Java client 4.x, which gregor follows.
 const (
-	DefaultClientID           = "gregor"
-	DefaultBufferMemory       = 32 << 20
-	DefaultRetries            = math.MaxInt32
-	DefaultRetryBackoff       = 100 * time.Millisecond
-	DefaultRetryBackoffMax    = 1000 * time.Millisecond
-	DefaultBatchSize          = 16384
-	DefaultLinger             = 5 * time.Millisecond
-	DefaultMaxInFlight        = 5
-	DefaultRequestTimeout     = 30 * time.Second
-	DefaultDeliveryTimeout    = 120 * time.Second
-	DefaultMaxBlock           = 60 * time.Second
-	DefaultMaxRequestSize     = 1 << 20
-	DefaultSendBufferBytes    = 128 << 10
-	DefaultReceiveBufferBytes = 32 << 10
-	DefaultMetadataMaxAge     = 5 * time.Minute
-	DefaultConnectionsMaxIdle = 9 * time.Minute
-	DefaultTransactionTimeout = 60 * time.Second
+	DefaultClientID            = "gregor"
+	DefaultBufferMemory        = 32 << 20
+	DefaultRetries             = math.MaxInt32
+	DefaultRetryBackoff        = 100 * time.Millisecond
+	DefaultRetryBackoffMax     = 1000 * time.Millisecond
+	DefaultBatchSize           = 16384
+	DefaultLinger              = 5 * time.Millisecond
+	DefaultMaxInFlight         = 5
+	DefaultRequestTimeout      = 30 * time.Second
+	DefaultDeliveryTimeout     = 120 * time.Second
+	DefaultMaxBlock            = 60 * time.Second
+	DefaultMaxRequestSize      = 1 << 20
+	DefaultSendBufferBytes     = 128 << 10
+	DefaultReceiveBufferBytes  = 32 << 10
+	DefaultMetadataMaxAge      = 5 * time.Minute
+	DefaultConnectionsMaxIdle  = 9 * time.Minute
+	DefaultSetupTimeout        = 10 * time.Second
+	DefaultSetupTimeoutMax     = 30 * time.Second
+	DefaultReconnectBackoff    = 50 * time.Millisecond
+	DefaultReconnectBackoffMax = 1000 * time.Millisecond
+	DefaultTransactionTimeout  = 60 * time.Second
 )
 
 // Special values of [Config] fields. A field's zero value means the property's default, so
@@ -106,7 +110,10 @@ const (
 	// can take it.
 	NoLinger time.Duration = -1
 	// NoBackoff is [Config.RetryBackoff] and [Config.RetryBackoffMax] for
-	// retry.backoff.ms=0 and retry.backoff.max.ms=0: retries go out at once.
+	// retry.backoff.ms=0 and retry.backoff.max.ms=0: retries go out at once; and
+	// [Config.ReconnectBackoff] and [Config.ReconnectBackoffMax] for reconnect.backoff.ms=0
+	// and reconnect.backoff.max.ms=0: a broker that could not be reached is dialed again at
+	// once.
 	NoBackoff time.Duration = -1
 	// NoBlock is [Config.MaxBlock] for max.block.ms=0: a send that would wait for buffer
 	// memory or for metadata fails at once.
@@ -193,6 +200,23 @@ type Config struct {
 	// ConnectionsMaxIdle (connections.max.idle.ms) closes connections idle that long.
 	// Default 9 min; -1 (as in Java) for never.
 	ConnectionsMaxIdle time.Duration
+	// SetupTimeout (socket.connection.setup.timeout.ms) bounds the setup of a connection to
+	// a broker: TCP, TLS, SASL and the ApiVersions exchange. Each failure in a row to set up
+	// a connection to the same address doubles it, up to SetupTimeoutMax, with ±20%
+	// jitter, as in the Java client. It is separate from RequestTimeout: a broker that
+	// accepts connections and never answers costs this, not request.timeout.ms. Default 10 s.
+	SetupTimeout time.Duration
+	// SetupTimeoutMax (socket.connection.setup.timeout.max.ms) caps SetupTimeout's growth.
+	// Default 30 s; a value below SetupTimeout caps it at SetupTimeout.
+	SetupTimeoutMax time.Duration
+	// ReconnectBackoff (reconnect.backoff.ms) is how long to wait before dialing a broker
+	// again after a connection to it could not be set up, doubling with each failure in a
+	// row up to ReconnectBackoffMax, with ±20% jitter, per broker. Batches for it wait
+	// meanwhile (delivery.timeout.ms bounds them). Default 50 ms; [NoBackoff] for 0.
+	ReconnectBackoff time.Duration
+	// ReconnectBackoffMax (reconnect.backoff.max.ms) caps ReconnectBackoff's growth.
+	// Default 1 s; [NoBackoff] for 0.
+	ReconnectBackoffMax time.Duration
 	// Partitioner (partitioner.class) chooses partitions. nil means the Java default:
 	// murmur2 for keyed records, uniform sticky (KIP-794) for the others;
 	// [RoundRobinPartitioner] spreads records one by one; or a [Partitioner] of your own.
@@ -280,6 +304,8 @@ func (c Config) validate() (settings, error) {
 	}{
 		{&s.RetryBackoff, DefaultRetryBackoff, "retry.backoff.ms", "NoBackoff"},
 		{&s.RetryBackoffMax, DefaultRetryBackoffMax, "retry.backoff.max.ms", "NoBackoff"},
+		{&s.ReconnectBackoff, DefaultReconnectBackoff, "reconnect.backoff.ms", "NoBackoff"},
+		{&s.ReconnectBackoffMax, DefaultReconnectBackoffMax, "reconnect.backoff.max.ms", "NoBackoff"},
 		{&s.Linger, DefaultLinger, "linger.ms", "NoLinger"},
 		{&s.MaxBlock, DefaultMaxBlock, "max.block.ms", "NoBlock"},
 	} {
@@ -389,6 +415,22 @@ func (c Config) validate() (settings, error) {
 	case s.MetadataMaxAge < 0:
 		return s, negativeError("metadata.max.age.ms", s.MetadataMaxAge, "")
 	}
+	for _, f := range []struct {
+		d    *time.Duration
+		def  time.Duration
+		name string
+	}{
+		{&s.SetupTimeout, DefaultSetupTimeout, "socket.connection.setup.timeout.ms"},
+		{&s.SetupTimeoutMax, DefaultSetupTimeoutMax, "socket.connection.setup.timeout.max.ms"},
+	} {
+		switch {
+		case *f.d == 0:
+			*f.d = f.def
+		case *f.d < 0:
+			return s, negativeError(f.name, *f.d, "")
+		}
+	}
+	s.SetupTimeoutMax = max(s.SetupTimeoutMax, s.SetupTimeout)
 	switch {
 	case s.ConnectionsMaxIdle == 0:
 		s.ConnectionsMaxIdle = DefaultConnectionsMaxIdle
@@ -541,6 +583,10 @@ var properties = map[string]propertySetter{
 		}
 		return err
 	},
+	"socket.connection.setup.timeout.ms":     msSetter(func(c *Config) *time.Duration { return &c.SetupTimeout }, false),
+	"socket.connection.setup.timeout.max.ms": msSetter(func(c *Config) *time.Duration { return &c.SetupTimeoutMax }, false),
+	"reconnect.backoff.ms":                   msSetter(func(c *Config) *time.Duration { return &c.ReconnectBackoff }, true),
+	"reconnect.backoff.max.ms":               msSetter(func(c *Config) *time.Duration { return &c.ReconnectBackoffMax }, true),
 	// Java's serializer classes, accepted so a Java configuration loads as it is. The
 	// Producer sends the bytes of Record.Key and Record.Value, so they change nothing;
 	// ConfigFromProperties names their Go counterparts.

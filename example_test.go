@@ -216,3 +216,37 @@ func ExampleKeyPartition() {
 	// bob: predicted 0, written to 0
 	// carol: predicted 2, written to 2
 }
+
+// PartitionsFor waits for a topic's metadata and lists its partitions and their leaders: a
+// service can warm up with it, then send with NoBlock, which never waits for metadata.
+func ExampleProducer_PartitionsFor() {
+	c := startCluster("orders", 3)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	p, err := producer.New(producer.Config{BootstrapServers: c.Addrs(), MaxBlock: producer.NoBlock})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close(ctx)
+
+	// With NoBlock a send fails at once while the topic's metadata is unknown; PartitionsFor
+	// waits for it (bounded by ctx here, since max.block.ms is 0).
+	parts, err := p.PartitionsFor(ctx, "orders")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, pi := range parts {
+		fmt.Printf("%s-%d led by broker %d\n", pi.Topic, pi.Partition, pi.Leader)
+	}
+	if err := p.Send(ctx, producer.Record{Topic: "orders", Value: []byte("first")}).Wait(ctx); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("sent without waiting for metadata")
+	// Output:
+	// orders-0 led by broker 0
+	// orders-1 led by broker 1
+	// orders-2 led by broker 2
+	// sent without waiting for metadata
+}

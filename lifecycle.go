@@ -132,12 +132,15 @@ func (p *Producer) unsend(b *batch) {
 
 // attemptDone ends one attempt to send b with err (nil for success). A failed attempt is
 // retried when retriable, and retries and delivery.timeout.ms allow, with b keeping its
-// place in its partition; otherwise b is done.
-func (p *Producer) attemptDone(b *batch, err error, retriable bool) {
+// place in its partition; otherwise b is done. moved says that the partition has moved to
+// a leader that the answering broker named (KIP-951): the retry goes there at once, without
+// backoff or a metadata refresh; without such a hint, an error that means stale metadata
+// asks for a refresh and the retry waits the KIP-580 backoff.
+func (p *Producer) attemptDone(b *batch, err error, retriable, moved bool) {
 	pa := b.part
 	var ke *wire.Error
 	isKafka := errors.As(err, &ke)
-	refresh := err != nil && retriable && (!isKafka || ke.RefreshMetadata)
+	refresh := err != nil && retriable && (!isKafka || ke.RefreshMetadata) && !moved
 	seqLost := isKafka && (ke.Code == wire.ErrOutOfOrderSequenceNumber.Code || ke.Code == wire.ErrUnknownProducerID.Code)
 	bump, retrying := false, false
 	pa.mu.Lock()
@@ -173,7 +176,10 @@ func (p *Producer) attemptDone(b *batch, err error, retriable bool) {
 			b.state = batchQueued
 			b.err = err
 			p.stats.recordsRetried.Add(int64(b.count))
-			b.retryAt = time.Now().Add(p.backoff(b.attempts))
+			b.retryAt = time.Now()
+			if !moved {
+				b.retryAt = b.retryAt.Add(p.backoff(b.attempts))
+			}
 			pa.rewind = true
 			retrying = true
 		}

@@ -289,6 +289,7 @@ func (m *metadata) apply(resp *wire.MetadataResponse) (unresolved bool) {
 			if parts[j] == nil {
 				parts[j] = &partition{topic: ts, id: int32(j), seqPID: -1}
 				parts[j].leader.Store(-1)
+				parts[j].leaderEpoch.Store(-1)
 			}
 		}
 		for _, mp := range t.Partitions {
@@ -300,7 +301,7 @@ func (m *metadata) apply(resp *wire.MetadataResponse) (unresolved bool) {
 				leader = -1
 				unresolved = true
 			}
-			parts[mp.PartitionIndex].leader.Store(leader)
+			p.setLeader(parts[mp.PartitionIndex], leader, mp.LeaderEpoch, recreated)
 		}
 		if old == nil || len(*old) != n {
 			ts.parts.Store(&parts)

@@ -13,6 +13,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,7 +51,11 @@ type Producer struct {
 
 	sinksMu sync.Mutex
 	sinks   map[int32]*sink
-	addrs   map[int32]string
+	addrs   map[int32]string // replaced, never written in place
+
+	leaderMu sync.Mutex // orders changes of a partition's (leader, leaderEpoch)
+
+	dialFails dialFailures // connection set-ups failed in a row, per address
 
 	clock    clock
 	stats    counters
@@ -282,6 +289,44 @@ func failsTransaction(err error) bool {
 	return true
 }
 
+// PartitionInfo is one partition of a topic, as [Producer.PartitionsFor] reports it.
+type PartitionInfo struct {
+	Topic     string
+	Partition int32
+	// Leader is the node id of the partition's leader, -1 while it has none (an election).
+	Leader int32
+}
+
+// PartitionsFor returns the partitions of topic and their leaders, in partition order, as
+// the Java client's partitionsFor. When the topic's metadata is not known yet it asks for it
+// and waits, up to max.block.ms ([Config.MaxBlock]) or until ctx ends, as a first send
+// would; with [NoBlock], which makes sends fail rather than wait, it waits until ctx ends. A
+// service can call it at start-up to warm up, then send with NoBlock without failing for
+// want of metadata. An unknown topic is created by the brokers if they allow it
+// (auto.create.topics.enable), as for a send.
+func (p *Producer) PartitionsFor(ctx context.Context, topic string) ([]PartitionInfo, error) {
+	if p.closed.Load() {
+		return nil, ErrClosed
+	}
+	if topic == "" {
+		return nil, fmt.Errorf("%w: empty topic", ErrInvalidRecord)
+	}
+	// With NoBlock, sends never wait for metadata: this is how to wait for it, bounded by ctx.
+	deadline := time.Now().Add(1 << 62)
+	if p.cfg.MaxBlock > 0 {
+		deadline = time.Now().Add(p.cfg.MaxBlock)
+	}
+	_, parts, err := p.topicParts(ctx, topic, 0, deadline)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PartitionInfo, len(parts))
+	for i, pa := range parts {
+		out[i] = PartitionInfo{Topic: topic, Partition: pa.id, Leader: pa.leader.Load()}
+	}
+	return out, nil
+}
+
 // topicParts returns the topic's state and partitions, waiting for its metadata until
 // deadline (max.block.ms; zero: no wait) when it is not known yet, or when it has no
 // partition want yet (a partition just added, as the Java client waits for it).
@@ -375,6 +420,60 @@ func (p *Producer) setBrokers(addrs map[int32]string) {
 			s.addr.Store(&a)
 		}
 	}
+}
+
+// setLeader makes leader (-1: none) the leader of pa as a metadata answer says, unless a
+// newer leader epoch is known already (from a KIP-951 hint, or a broker that answered
+// later): a metadata answer may be older than the hint that moved the partition. A topic
+// recreated under its name starts its epochs again (force).
+func (p *Producer) setLeader(pa *partition, leader, epoch int32, force bool) {
+	p.leaderMu.Lock()
+	defer p.leaderMu.Unlock()
+	if !force && epoch >= 0 && pa.leaderEpoch.Load() > epoch {
+		return
+	}
+	pa.leader.Store(leader)
+	pa.leaderEpoch.Store(epoch)
+}
+
+// followHint applies the new leader a Produce answer of node named for pa (KIP-951):
+// CurrentLeader, with its address among endpoints. It learns that address (a broker may be
+// new, or have moved) and makes hint the leader of pa if its epoch is newer than the one
+// known. It reports whether pa is now led by another broker than node whose address is
+// known, so that a batch node refused can go there at once.
+func (p *Producer) followHint(pa *partition, node int32, hint wire.LeaderIDAndEpoch, endpoints []wire.NodeEndpoint) bool {
+	if hint.LeaderID < 0 || hint.LeaderEpoch < 0 {
+		return false
+	}
+	p.sinksMu.Lock()
+	defer p.sinksMu.Unlock()
+	for _, e := range endpoints {
+		if e.NodeID != hint.LeaderID || e.Host == "" || e.Port <= 0 {
+			continue
+		}
+		addr := net.JoinHostPort(e.Host, strconv.Itoa(int(e.Port)))
+		if p.addrs[e.NodeID] != addr {
+			addrs := maps.Clone(p.addrs)
+			if addrs == nil {
+				addrs = map[int32]string{}
+			}
+			addrs[e.NodeID] = addr
+			p.addrs = addrs
+			if s := p.sinks[e.NodeID]; s != nil {
+				s.addr.Store(&addr)
+			}
+		}
+		break
+	}
+	p.leaderMu.Lock()
+	if hint.LeaderEpoch > pa.leaderEpoch.Load() {
+		pa.leader.Store(hint.LeaderID)
+		pa.leaderEpoch.Store(hint.LeaderEpoch)
+	}
+	leader := pa.leader.Load()
+	p.leaderMu.Unlock()
+	_, known := p.addrs[leader]
+	return leader >= 0 && leader != node && known
 }
 
 // assignPartitions gives each sink the list of partitions its broker leads, creating sinks

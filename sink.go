@@ -166,7 +166,7 @@ func (s *sink) unreachable(call *produceCall, err error) {
 	<-s.slots
 	s.calls.Put(call)
 	s.dialFails++
-	s.redialAt = time.Now().Add(p.backoff(s.dialFails))
+	s.redialAt = time.Now().Add(p.reconnectBackoff(s.dialFails))
 	if errors.Is(err, ErrAuthentication) {
 		s.failAll(err)
 	}
@@ -225,7 +225,7 @@ func (s *sink) collect(call *produceCall, later func(time.Time)) bool {
 		}
 		if b.wireBuf == nil {
 			if err := p.encode(b); err != nil {
-				p.attemptDone(b, fmt.Errorf("compressing batch: %w", err), false)
+				p.attemptDone(b, fmt.Errorf("compressing batch: %w", err), false, false)
 				continue
 			}
 		}
@@ -352,7 +352,7 @@ func (call *produceCall) HandleResponse(body []byte, err error) {
 func (call *produceCall) fail(err error, retriable bool) {
 	call.s.p.stats.inFlight.Add(-1) // before any batch completes, so Flush never sees it
 	for _, b := range call.batches {
-		call.s.p.attemptDone(b, err, retriable)
+		call.s.p.attemptDone(b, err, retriable, false)
 	}
 	call.release()
 }
@@ -361,28 +361,38 @@ func (call *produceCall) fail(err error, retriable bool) {
 func (call *produceCall) complete() {
 	p := call.s.p
 	p.stats.inFlight.Add(-1) // before any batch completes, so Flush never sees it
+	moved := false
 	for _, b := range call.batches {
 		if p.cfg.Acks == AcksNone {
 			b.baseOffset, b.logAppendTime = -1, -1
-			p.attemptDone(b, nil, false)
+			p.attemptDone(b, nil, false, false)
 			continue
 		}
 		pr := call.find(b)
 		if pr == nil {
-			p.attemptDone(b, fmt.Errorf("broker answered without partition %s-%d", b.part.topic.name, b.part.id), true)
+			p.attemptDone(b, fmt.Errorf("broker answered without partition %s-%d", b.part.topic.name, b.part.id), true, false)
 			continue
 		}
 		b.baseOffset, b.logAppendTime = pr.BaseOffset, pr.LogAppendTimeMs
 		err := wire.ErrorForCode(pr.ErrorCode)
 		if err == nil {
-			p.attemptDone(b, nil, false)
+			p.attemptDone(b, nil, false, false)
 			continue
 		}
 		retriable := err.(*wire.Error).Retriable
 		if pr.ErrorMessage != nil && *pr.ErrorMessage != "" {
 			err = fmt.Errorf("%w: %s", err, *pr.ErrorMessage)
 		}
-		p.attemptDone(b, err, retriable)
+		// KIP-951: a broker that no longer leads the partition names the one that does.
+		hinted := false
+		if pr.ErrorCode == wire.ErrNotLeaderOrFollower.Code || pr.ErrorCode == wire.ErrFencedLeaderEpoch.Code {
+			hinted = p.followHint(b.part, call.s.node, pr.CurrentLeader, call.resp.NodeEndpoints)
+			moved = moved || hinted
+		}
+		p.attemptDone(b, err, retriable, hinted)
+	}
+	if moved {
+		p.assignPartitions() // the new leaders' sinks take the partitions, and are woken
 	}
 	call.release()
 }
@@ -432,15 +442,72 @@ func (p *Producer) backoff(attempt int) time.Duration {
 	return time.Duration(float64(d) * jitter)
 }
 
-// dial opens a connection to addr with the producer's settings (connOptions). After an
+// reconnectBackoff returns the wait before dialing a broker again after failures dials
+// to it failed in a row: reconnect.backoff.ms doubling up to reconnect.backoff.max.ms, with
+// ±20% jitter, as the Java client's per-broker reconnect backoff.
+func (p *Producer) reconnectBackoff(failures int) time.Duration {
+	return growJitter(p.cfg.ReconnectBackoff, p.cfg.ReconnectBackoffMax, failures)
+}
+
+// setupTimeout returns the time a connection to a broker may take to set up after failures
+// set-ups in a row failed: socket.connection.setup.timeout.ms doubling up to
+// socket.connection.setup.timeout.max.ms, with ±20% jitter, as in the Java client.
+func (p *Producer) setupTimeout(failures int) time.Duration {
+	return growJitter(p.cfg.SetupTimeout, p.cfg.SetupTimeoutMax, failures+1)
+}
+
+// growJitter returns base doubled n-1 times, capped at limit, with ±20% jitter.
+func growJitter(base, limit time.Duration, n int) time.Duration {
+	d := base
+	for i := 1; i < n && d < limit; i++ {
+		d *= 2
+	}
+	d = min(d, limit)
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+// dialFailures counts, per address, the connection set-ups that failed in a row, which
+// grow the next one's timeout (setupTimeout).
+type dialFailures struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (d *dialFailures) get(addr string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.n[addr]
+}
+
+func (d *dialFailures) note(addr string, failed bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case !failed:
+		delete(d.n, addr)
+	case d.n == nil:
+		d.n = map[string]int{addr: 1}
+	case d.n[addr] < 32:
+		d.n[addr]++
+	}
+}
+
+// dial opens a connection to addr with the producer's settings (connOptions), within the
+// connection setup timeout (setupTimeout), not request.timeout.ms: a broker that accepts
+// and never answers must not hold a sink or the metadata goroutine that long. After an
 // authentication failure it fails at once with it until the backoff passes (authBackoff).
 func (p *Producer) dial(addr string) (*conn.Conn, error) {
 	if err := p.authBackoff(); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(p.ctx, p.cfg.RequestTimeout)
+	timeout := p.setupTimeout(p.dialFails.get(addr))
+	ctx, cancel := context.WithTimeout(p.ctx, timeout)
 	defer cancel()
 	c, err := conn.Dial(ctx, addr, p.connOptions())
+	if err != nil && ctx.Err() == context.DeadlineExceeded {
+		err = fmt.Errorf("connection setup to %s timed out after %v (socket.connection.setup.timeout.ms): %w", addr, timeout.Round(time.Millisecond), err)
+	}
+	p.dialFails.note(addr, err != nil)
 	p.noteDial(err)
 	return c, err
 }

@@ -1,0 +1,216 @@
+package producer
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gregor-kafka/producer/internal/testutil"
+	"github.com/gregor-kafka/producer/kafkatest"
+	"github.com/gregor-kafka/producer/wire"
+)
+
+// A leader move answered with a KIP-951 hint (Produce v10+ NOT_LEADER_OR_FOLLOWER naming the
+// new leader and its endpoint) is followed at once: the retry goes to the new leader without
+// a Metadata request and without the retry backoff. Without the hint the retry would wait
+// for a refresh, spaced by the 10 s backoff, past the test's 5 s.
+func TestLeaderHintMovesPartition(t *testing.T) {
+	testutil.CheckNoLeaks(t)
+	c := newCluster(t, kafkatest.SeedTopic("hint", 1))
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), Linger: NoLinger,
+		RetryBackoff: 10 * time.Second, RetryBackoffMax: 10 * time.Second})
+	ctx := ctxTimeout(t, 20*time.Second)
+	if err := p.Send(ctx, Record{Topic: "hint", Value: []byte("before")}).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	from := c.Leader("hint", 0)
+	to := (from + 1) % 3 // a broker the producer has no connection to yet
+	onNew := c.InjectFault(kafkatest.Fault{Key: wire.KeyProduce, Broker: to, Partition: kafkatest.AnyPartition, Times: -1})
+	metadataBefore := c.RequestCount(wire.KeyMetadata)
+	if err := c.MoveLeader("hint", 0, to); err != nil {
+		t.Fatal(err)
+	}
+	sendCtx := ctxTimeout(t, 5*time.Second)
+	md, err := p.Send(sendCtx, Record{Topic: "hint", Value: []byte("after")}).Get(sendCtx)
+	if err != nil {
+		t.Fatalf("send after the move: %v", err)
+	}
+	if md.Offset != 1 {
+		t.Fatalf("offset %d, want 1", md.Offset)
+	}
+	if got := c.RequestCount(wire.KeyMetadata); got != metadataBefore {
+		t.Fatalf("%d Metadata requests after the move, want none", got-metadataBefore)
+	}
+	if onNew.Hits() == 0 {
+		t.Fatalf("broker %d, the new leader, got no Produce request", to)
+	}
+	if recs := c.Records("hint", 0); len(recs) != 2 || string(recs[1].Value) != "after" {
+		t.Fatalf("stored %d records, want before and after", len(recs))
+	}
+	if got := p.Stats().RecordsRetried; got != 1 {
+		t.Fatalf("RecordsRetried %d, want 1 (the refused attempt)", got)
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// PartitionsFor waits for a topic's metadata and reports every partition with its leader;
+// NoBlock sends work once it returned; a topic the cluster refuses is an error.
+func TestPartitionsFor(t *testing.T) {
+	testutil.CheckNoLeaks(t)
+	c := newCluster(t, kafkatest.SeedTopic("pf", 4))
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), MaxBlock: NoBlock})
+	ctx := ctxTimeout(t, 20*time.Second)
+	if err := p.Send(ctx, Record{Topic: "pf", Value: []byte("x")}).Wait(ctx); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("NoBlock send before metadata: %v, want ErrTimeout", err)
+	}
+	parts, err := p.PartitionsFor(ctx, "pf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) != 4 {
+		t.Fatalf("%d partitions, want 4", len(parts))
+	}
+	for i, pi := range parts {
+		if pi.Topic != "pf" || pi.Partition != int32(i) || pi.Leader != c.Leader("pf", int32(i)) {
+			t.Fatalf("partition %d: %+v, cluster leader %d", i, pi, c.Leader("pf", int32(i)))
+		}
+	}
+	if err := p.Send(ctx, Record{Topic: "pf", Value: []byte("x")}).Wait(ctx); err != nil {
+		t.Fatalf("NoBlock send after PartitionsFor: %v", err)
+	}
+
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	c.InjectFault(kafkatest.Fault{Key: wire.KeyMetadata, Broker: kafkatest.AnyBroker, Topic: "refused", ErrorCode: wire.ErrTopicAuthorizationFailed.Code, Times: -1})
+	if _, err := p.PartitionsFor(short, "refused"); !errors.Is(err, wire.ErrTopicAuthorizationFailed) {
+		t.Fatalf("refused topic: %v, want TOPIC_AUTHORIZATION_FAILED", err)
+	}
+	if _, err := p.PartitionsFor(ctx, ""); !errors.Is(err, ErrInvalidRecord) {
+		t.Fatalf("empty topic: %v", err)
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.PartitionsFor(ctx, "pf"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("after Close: %v, want ErrClosed", err)
+	}
+}
+
+// blackHole is a listener that accepts connections and never answers: a broker that hangs.
+// It counts the connections it accepted and those the client closed.
+type blackHole struct {
+	ln     net.Listener
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	conns  []net.Conn
+	closed int
+}
+
+func newBlackHole(t *testing.T) *blackHole {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &blackHole{ln: ln}
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			h.mu.Lock()
+			h.conns = append(h.conns, c)
+			h.mu.Unlock()
+			h.wg.Add(1)
+			go func() { // read until the client gives up
+				defer h.wg.Done()
+				buf := make([]byte, 4096)
+				for {
+					if _, err := c.Read(buf); err != nil {
+						break
+					}
+				}
+				h.mu.Lock()
+				h.closed++
+				h.mu.Unlock()
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		h.mu.Lock()
+		for _, c := range h.conns {
+			c.Close()
+		}
+		h.mu.Unlock()
+		h.wg.Wait()
+	})
+	return h
+}
+
+func (h *blackHole) counts() (accepted, closed int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.conns), h.closed
+}
+
+// A broker that accepts connections and never answers costs the connection setup timeout
+// (socket.connection.setup.timeout.ms), not request.timeout.ms: with a 200 ms setup timeout
+// and a 1 min request timeout, the producer gives up on the hung connection and dials again
+// within seconds. (Bounded by request.timeout.ms, the first connection would be held for
+// the whole minute, far past the test's 15 s.)
+func TestSetupTimeoutBoundsHungBroker(t *testing.T) {
+	testutil.CheckNoLeaks(t)
+	h := newBlackHole(t)
+	p := newProducer(t, Config{BootstrapServers: []string{h.ln.Addr().String()}, RequestTimeout: time.Minute,
+		SetupTimeout: 200 * time.Millisecond, SetupTimeoutMax: 400 * time.Millisecond, MaxBlock: 300 * time.Millisecond})
+	ctx := ctxTimeout(t, 15*time.Second)
+	err := p.Send(ctx, Record{Topic: "nowhere", Value: []byte("x")}).Wait(ctx)
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("send: %v, want ErrTimeout (max.block.ms)", err)
+	}
+	waitFor(t, ctx, "the producer to give up on two hung connections", func() bool {
+		_, closed := h.counts()
+		return closed >= 2
+	})
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The setup timeout and the reconnect backoff grow exponentially with failures in a row,
+// within ±20% jitter, up to their maximums.
+func TestConnectionBackoffGrowth(t *testing.T) {
+	p := newProducer(t, Config{BootstrapServers: []string{"127.0.0.1:1"}, SetupTimeout: time.Second, SetupTimeoutMax: 5 * time.Second,
+		ReconnectBackoff: 50 * time.Millisecond, ReconnectBackoffMax: time.Second})
+	within := func(what string, got, want time.Duration) {
+		t.Helper()
+		if got < want*8/10 || got > want*12/10 {
+			t.Fatalf("%s: %v, want %v ±20%%", what, got, want)
+		}
+	}
+	for failures, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 5 * time.Second, 5 * time.Second} {
+		within("setup timeout", p.setupTimeout(failures), want)
+	}
+	for failures, want := range map[int]time.Duration{1: 50 * time.Millisecond, 2: 100 * time.Millisecond, 5: 800 * time.Millisecond, 6: time.Second, 40: time.Second} {
+		within("reconnect backoff", p.reconnectBackoff(failures), want)
+	}
+	var d dialFailures
+	d.note("a", true)
+	d.note("a", true)
+	d.note("b", true)
+	if d.get("a") != 2 || d.get("b") != 1 {
+		t.Fatalf("failures a=%d b=%d, want 2 and 1", d.get("a"), d.get("b"))
+	}
+	d.note("a", false)
+	if d.get("a") != 0 || d.get("b") != 1 {
+		t.Fatalf("after a success: a=%d b=%d, want 0 and 1", d.get("a"), d.get("b"))
+	}
+}
