@@ -368,23 +368,40 @@ func (p *Producer) topicParts(ctx context.Context, name string, want int32, dead
 			return t, nil, &PartitionError{Topic: name, Partition: -1, Err: err}
 		}
 		p.meta.requestRefresh()
-		missing := fmt.Sprintf("topic %q not present in metadata", name)
-		if parts != nil {
-			missing = fmt.Sprintf("partition %d not present in metadata of topic %q, which has %d", want, name, len(*parts))
-		}
 		if deadline.IsZero() {
-			return t, nil, fmt.Errorf("%w: %s and max.block.ms is 0", ErrTimeout, missing)
+			return t, nil, p.metadataTimeout(t, parts, want, "and max.block.ms is 0")
 		}
 		select {
 		case <-updated:
 		case <-timeout:
-			return t, nil, fmt.Errorf("%w: %s after max.block.ms (%v)", ErrTimeout, missing, p.cfg.MaxBlock)
+			return t, nil, p.metadataTimeout(t, parts, want, fmt.Sprintf("after max.block.ms (%v)", p.cfg.MaxBlock))
 		case <-ctx.Done():
 			return t, nil, ctx.Err()
 		case <-p.closing:
 			return t, nil, ErrClosed
 		}
 	}
+}
+
+// metadataTimeout is the error of a send that gave up waiting for the metadata of topic t
+// (or of its partition want, when parts are known): a [*PartitionError] for which
+// errors.Is(err, [ErrTimeout]) holds, carrying the last cause known (the last failed
+// metadata fetch: a connection refused, a host not found, a peer that is not a Kafka broker;
+// else the topic's error in the last answer, such as UNKNOWN_TOPIC_OR_PARTITION), which
+// errors.Is and errors.As see too.
+func (p *Producer) metadataTimeout(t *topicState, parts *[]*partition, want int32, when string) error {
+	what := "not present in metadata"
+	if parts != nil {
+		what = fmt.Sprintf("partition %d not present in metadata (the topic has %d)", want, len(*parts))
+	}
+	cause := p.meta.fetchError()
+	if c := t.cause.Load(); cause == nil && c != nil {
+		cause = *c
+	}
+	if cause == nil {
+		return &PartitionError{Topic: t.name, Partition: -1, Err: fmt.Errorf("%w: %s %s", ErrTimeout, what, when)}
+	}
+	return &PartitionError{Topic: t.name, Partition: -1, Err: fmt.Errorf("%w: %s %s; last error: %w", ErrTimeout, what, when, cause)}
 }
 
 // wakeLeader pokes the sink of pa's leader, if it has one.

@@ -1,0 +1,230 @@
+package producer
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gregor-kafka/producer/internal/testutil"
+	"github.com/gregor-kafka/producer/kafkatest"
+	"github.com/gregor-kafka/producer/wire"
+)
+
+// The tests of this file check what a newcomer sees when something is wrong: errors that
+// carry their cause, logs and counts of real attempts only.
+
+// logRecord is one line a recordingHandler kept.
+type logRecord struct {
+	level slog.Level
+	msg   string
+	attrs map[string]string
+}
+
+// recordingHandler is a slog.Handler that keeps every record, for tests of what is logged.
+type recordingHandler struct {
+	mu   *sync.Mutex
+	recs *[]logRecord
+}
+
+func newRecordingLogger() (*slog.Logger, *recordingHandler) {
+	h := &recordingHandler{mu: &sync.Mutex{}, recs: &[]logRecord{}}
+	return slog.New(h), h
+}
+
+func (h *recordingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *recordingHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *recordingHandler) WithGroup(string) slog.Handler            { return h }
+func (h *recordingHandler) Handle(_ context.Context, r slog.Record) error {
+	rec := logRecord{level: r.Level, msg: r.Message, attrs: map[string]string{}}
+	r.Attrs(func(a slog.Attr) bool {
+		rec.attrs[a.Key] = a.Value.String()
+		return true
+	})
+	h.mu.Lock()
+	*h.recs = append(*h.recs, rec)
+	h.mu.Unlock()
+	return nil
+}
+
+// records returns the records kept at level or above whose message is msg ("" for any).
+func (h *recordingHandler) records(level slog.Level, msg string) []logRecord {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []logRecord
+	for _, r := range *h.recs {
+		if r.level >= level && (msg == "" || r.msg == msg) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// all returns every record kept, as text, for failure messages and secret checks.
+func (h *recordingHandler) all() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var b strings.Builder
+	for _, r := range *h.recs {
+		b.WriteString(r.level.String() + " " + r.msg)
+		for k, v := range r.attrs {
+			b.WriteString(" " + k + "=" + v)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// connectHooks counts OnBrokerConnect calls, and those with an error.
+type connectHooks struct {
+	NoHooks
+	mu             sync.Mutex
+	connects, fail int
+}
+
+func (h *connectHooks) OnBrokerConnect(_ int32, _ string, _ time.Duration, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.connects++
+	if err != nil {
+		h.fail++
+	}
+}
+
+func (h *connectHooks) counts() (int, int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.connects, h.fail
+}
+
+// closedPort returns a loopback address where nothing listens.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// replyingPort returns a loopback address that answers the first request of every
+// connection with reply and closes it.
+func replyingPort(t *testing.T, reply []byte) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if _, err := wire.ReadFrame(bufio.NewReader(c), nil, 1<<20); err == nil {
+					_, _ = c.Write(reply)
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestMetadataTimeoutSaysWhy: a send that waits max.block.ms for metadata fails with a
+// *PartitionError that is ErrTimeout and carries the last cause, matched by errors.Is and
+// errors.As; the first failed dial is logged at warn level, and dials made for metadata are
+// counted in Stats and told to OnBrokerConnect.
+func TestMetadataTimeoutSaysWhy(t *testing.T) {
+	testutil.CheckNoLeaks(t)
+	tlsCluster := newCluster(t, kafkatest.TLS(newTLSFixture(t).server))
+	noCreate := newCluster(t, kafkatest.AutoCreateTopics(false))
+	var opErr *net.OpError
+	var dnsErr *net.DNSError
+	var kerr *KafkaError
+	cases := []struct {
+		name   string
+		addr   string
+		says   string
+		match  func(error) bool
+		dialed bool // the cause is a failed connection
+	}{
+		{"broker down", closedPort(t), "connection refused", func(err error) bool { return errors.As(err, &opErr) }, true},
+		{"unresolvable host", "broker1.invalid:9092", "no such host", func(err error) bool { return errors.As(err, &dnsErr) && errors.As(err, &opErr) }, true},
+		{"HTTP server", replyingPort(t, []byte("HTTP/1.1 400 Bad Request\r\n\r\n")), "not a Kafka broker: it answered HTTP",
+			func(err error) bool { return errors.Is(err, ErrNotKafka) }, true},
+		{"TLS listener with a TLS alert", replyingPort(t, []byte{0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x0a}), "the broker port speaks TLS (security.protocol?)",
+			func(err error) bool { return errors.Is(err, ErrBrokerSpeaksTLS) }, true},
+		{"kafkatest TLS listener", tlsCluster.Addrs()[0], "closed the connection without answering (a listener for another security.protocol",
+			func(err error) bool { return true }, true},
+		{"topic missing, auto-create off", noCreate.Addrs()[0], "auto.create.topics.enable is off?",
+			func(err error) bool {
+				return errors.Is(err, wire.ErrUnknownTopicOrPartition) && errors.As(err, &kerr) && kerr.Name == "UNKNOWN_TOPIC_OR_PARTITION"
+			}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			logger, logs := newRecordingLogger()
+			hooks := &connectHooks{}
+			p := newProducer(t, Config{BootstrapServers: []string{tc.addr}, MaxBlock: 400 * time.Millisecond, Logger: logger, Hooks: hooks})
+			ctx := ctxTimeout(t, 20*time.Second)
+			err := p.SendAsync(ctx, Record{Topic: "t", Value: []byte("v")}, nil)
+			var pe *PartitionError
+			if !errors.As(err, &pe) || pe.Topic != "t" || pe.Partition != -1 || !errors.Is(err, ErrTimeout) {
+				t.Fatalf("got %v (%T), want a *PartitionError for topic t that is ErrTimeout", err, err)
+			}
+			msg := err.Error()
+			t.Log(msg)
+			if !strings.Contains(msg, tc.says) || !strings.Contains(msg, "max.block.ms") || !tc.match(err) {
+				t.Fatalf("%q: want the cause %q, matched by errors.Is/As", msg, tc.says)
+			}
+			if strings.Count(msg, "producer:") != 1 {
+				t.Fatalf("%q: want one prefix", msg)
+			}
+			if !tc.dialed {
+				return
+			}
+			if n := p.Stats().ConnectionErrors; n < 1 {
+				t.Errorf("Stats().ConnectionErrors %d after failed metadata dials", n)
+			}
+			if err := p.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if connects, failed := hooks.counts(); connects < 1 || failed != connects {
+				t.Errorf("OnBrokerConnect: %d calls, %d failed; want every metadata dial, failed", connects, failed)
+			}
+			warns := logs.records(slog.LevelWarn, "connecting to broker failed")
+			if len(warns) == 0 || !strings.Contains(warns[0].attrs["error"], tc.says) || warns[0].attrs["addr"] != tc.addr {
+				t.Errorf("no warning naming the cause of the first failed dial:\n%s", logs.all())
+			}
+		})
+	}
+}
+
+// TestMetadataDialsCounted: a producer that works counts its metadata connection in
+// OnBrokerConnect, as it counts its produce connections.
+func TestMetadataDialsCounted(t *testing.T) {
+	c := newCluster(t, kafkatest.SeedTopic("t", 1))
+	hooks := &connectHooks{}
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), Hooks: hooks})
+	ctx := ctxTimeout(t, 20*time.Second)
+	if err := p.Send(ctx, Record{Topic: "t", Value: []byte("v")}).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// One for metadata, one for the sink; ApiVersions comes once per connection.
+	if connects, failed := hooks.counts(); connects != c.RequestCount(wire.KeyApiVersions) || connects < 2 || failed != 0 {
+		t.Fatalf("OnBrokerConnect %d (%d failed), the broker saw %d connections", connects, failed, c.RequestCount(wire.KeyApiVersions))
+	}
+}
