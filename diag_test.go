@@ -228,3 +228,65 @@ func TestMetadataDialsCounted(t *testing.T) {
 		t.Fatalf("OnBrokerConnect %d (%d failed), the broker saw %d connections", connects, failed, c.RequestCount(wire.KeyApiVersions))
 	}
 }
+
+// TestStatsCountRefusedRecords: Stats().RecordsFailed counts the records a send refused
+// before enqueuing them, in every mode (fire-and-forget included), as well as those that
+// failed later; RecordsSent counts the rest.
+func TestStatsCountRefusedRecords(t *testing.T) {
+	c := newCluster(t, kafkatest.SeedTopic("t", 1), kafkatest.AutoCreateTopics(false))
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), MaxRequestSize: 4000, BufferMemory: 6000, Linger: time.Hour,
+		MaxBlock: NoBlock, Partitioner: PartitionerFunc(func(rec *Record, n int) int32 {
+			if string(rec.Key) == "out of range" {
+				return int32(n) + 6
+			}
+			return 0
+		})})
+	ctx := ctxTimeout(t, 20*time.Second)
+	if _, err := p.PartitionsFor(ctx, "t"); err != nil {
+		t.Fatal(err)
+	}
+	big := make([]byte, 5000)
+	half := make([]byte, 3500)
+	want := []struct {
+		name string
+		send func() error
+		is   error
+	}{
+		{"too large, fire-and-forget", func() error { return p.SendAsync(ctx, Record{Topic: "t", Value: big}, nil) }, ErrRecordTooLarge},
+		{"too large, Send", func() error { return p.Send(ctx, Record{Topic: "t", Value: big}).Wait(ctx) }, ErrRecordTooLarge},
+		{"too large, callback", func() error {
+			return p.SendAsync(ctx, Record{Topic: "t", Value: big}, func(RecordMetadata, error) {})
+		}, ErrRecordTooLarge},
+		{"negative partition", func() error { return p.SendAsync(ctx, Record{Topic: "t", Partition: ToPartition(-2)}, nil) }, ErrInvalidRecord},
+		{"partitioner out of range", func() error { return p.SendAsync(ctx, Record{Topic: "t", Key: []byte("out of range")}, nil) }, ErrInvalidRecord},
+		{"no metadata", func() error { return p.SendAsync(ctx, Record{Topic: "missing"}, nil) }, ErrTimeout},
+		{"buffer full", func() error {
+			if err := p.SendAsync(ctx, Record{Topic: "t", Value: half}, nil); err != nil { // held: linger is an hour
+				return err
+			}
+			return p.SendAsync(ctx, Record{Topic: "t", Value: half}, nil)
+		}, ErrBufferFull},
+		{"serializer", func() error {
+			typed := NewTyped(p, StringSerializer(), SerializerFunc[string](func(string, string) ([]byte, error) {
+				return nil, errors.New("cannot serialize")
+			}))
+			return typed.SendAsync(ctx, "t", "k", "v", nil)
+		}, nil},
+	}
+	for i, w := range want {
+		before := p.Stats().RecordsFailed
+		err := w.send()
+		if err == nil || w.is != nil && !errors.Is(err, w.is) {
+			t.Fatalf("%s: %v, want %v", w.name, err, w.is)
+		}
+		if got := p.Stats().RecordsFailed - before; got != 1 {
+			t.Fatalf("%s (%d): RecordsFailed grew by %d, want 1", w.name, i, got)
+		}
+	}
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := p.Stats(); s.RecordsSent != 1 || s.RecordsFailed != int64(len(want)) {
+		t.Fatalf("sent %d failed %d; want 1 and %d", s.RecordsSent, s.RecordsFailed, len(want))
+	}
+}

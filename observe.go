@@ -12,7 +12,11 @@ import (
 type Stats struct {
 	// RecordsSent counts records acknowledged (with acks=0: written).
 	RecordsSent int64
-	// RecordsFailed counts records completed with an error.
+	// RecordsFailed counts every record whose send failed, whether at the call or later:
+	// records that Send, SendAsync or the typed front refused before enqueuing them (too
+	// large, invalid, a serializer error, buffer.memory full or metadata missing after
+	// max.block.ms, ctx ended, closed), and records enqueued that completed with an error.
+	// Only the latter reach OnBatchDone and OnRecordDone, which are about enqueued records.
 	RecordsFailed int64
 	// RecordsRetried counts records of batches sent again after a retriable error (a record
 	// retried twice counts twice).

@@ -156,6 +156,7 @@ func (f *Future) Done() <-chan struct{} { return f.done }
 func (p *Producer) Send(ctx context.Context, rec Record) *Future {
 	f := &Future{done: make(chan struct{})}
 	if err := p.send(ctx, &rec, nil, f); err != nil {
+		p.stats.recordsFailed.Add(1)
 		f.err = err
 		f.md = RecordMetadata{Topic: rec.Topic, Partition: -1, Offset: -1}
 		close(f.done)
@@ -167,7 +168,8 @@ func (p *Producer) Send(ctx context.Context, rec Record) *Future {
 // record cannot be enqueued, SendAsync calls cb with the error before returning it, as the
 // Java client does; otherwise it returns nil and cb runs later. With a nil cb this is
 // fire-and-forget, the fastest mode: the record costs no allocation, and a failure to
-// deliver it is seen only in [Producer.Stats] (RecordsFailed).
+// deliver it is seen only in [Producer.Stats] (RecordsFailed, which also counts the records
+// SendAsync refused with an error).
 //
 // SendAsync is asynchronous about delivery, not about enqueuing: like Send, it blocks while
 // the topic's metadata is unknown (the first send to a topic) or buffer.memory is full, up
@@ -175,8 +177,11 @@ func (p *Producer) Send(ctx context.Context, rec Record) *Future {
 // such a send fail at once instead. ctx bounds only that wait.
 func (p *Producer) SendAsync(ctx context.Context, rec Record, cb Callback) error {
 	err := p.send(ctx, &rec, cb, nil)
-	if err != nil && cb != nil {
-		cb(RecordMetadata{Topic: rec.Topic, Partition: -1, Offset: -1}, err)
+	if err != nil {
+		p.stats.recordsFailed.Add(1)
+		if cb != nil {
+			cb(RecordMetadata{Topic: rec.Topic, Partition: -1, Offset: -1}, err)
+		}
 	}
 	return err
 }
