@@ -290,3 +290,130 @@ func TestStatsCountRefusedRecords(t *testing.T) {
 		t.Fatalf("sent %d failed %d; want 1 and %d", s.RecordsSent, s.RecordsFailed, len(want))
 	}
 }
+
+// TestChangedPasswordAttemptsOnly: once a broker refuses the producer's credentials (changed
+// after it connected, and its connections dropped), sends keep failing with the
+// authentication error, but only real connection attempts are counted, told to hooks and
+// logged, once each; nothing logs an epoch bump per failed send, and no secret is logged.
+func TestChangedPasswordAttemptsOnly(t *testing.T) {
+	testutil.CheckNoLeaks(t)
+	var mu sync.Mutex
+	accept := true
+	c := newCluster(t, kafkatest.SASL(kafkatest.MechanismOAuthBearer), kafkatest.SeedTopic("t", 1), kafkatest.OAuthValidator(func(string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if !accept {
+			return errors.New("token refused")
+		}
+		return nil
+	}))
+	logger, logs := newRecordingLogger()
+	hooks := &connectHooks{}
+	const token = "s3cret-t0ken"
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), Linger: NoLinger, Logger: logger, Hooks: hooks, SASL: SASLConfig{Mechanism: MechanismOAuthBearer,
+		TokenProvider: func(context.Context) (string, map[string]string, error) { return token, nil, nil }}})
+	ctx := ctxTimeout(t, 20*time.Second)
+	if err := p.Send(ctx, Record{Topic: "t", Value: []byte("v")}).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	accept = false
+	mu.Unlock()
+	if err := c.StopBroker(0); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.StartBroker(0); err != nil {
+		t.Fatal(err)
+	}
+	errsBefore := p.Stats().ConnectionErrors
+	_, failedBefore := hooks.counts()
+	attemptsBefore := c.RequestCount(wire.KeyApiVersions) // one per connection attempt that reached the broker
+	sends, authFailures := 0, 0
+	for end := time.Now().Add(1500 * time.Millisecond); time.Now().Before(end); sends++ {
+		err := p.Send(ctx, Record{Topic: "t", Value: []byte("v")}).Wait(ctx)
+		if err == nil {
+			t.Fatal("a send succeeded with refused credentials")
+		}
+		if errors.Is(err, ErrAuthentication) {
+			authFailures++
+		}
+		time.Sleep(10 * time.Millisecond) // a steady trickle of sends, as a service makes
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	attempts := c.RequestCount(wire.KeyApiVersions) - attemptsBefore
+	connErrs := p.Stats().ConnectionErrors - errsBefore
+	_, failedAfter := hooks.counts()
+	warnConnect := len(logs.records(slog.LevelWarn, "connecting to broker failed"))
+	bumps := len(logs.records(slog.LevelWarn, "producer epoch bump needed"))
+	t.Logf("%d sends (%d with the authentication error), %d attempts reached the broker; ConnectionErrors +%d, failed OnBrokerConnect +%d, %d connect warnings, %d bump warnings",
+		sends, authFailures, attempts, connErrs, failedAfter-failedBefore, warnConnect, bumps)
+	if authFailures == 0 || sends < 3 {
+		t.Fatalf("%d sends, %d failed with ErrAuthentication", sends, authFailures)
+	}
+	// Each attempt fails once; the connections the restart dropped may count too (one per
+	// connection the producer held: metadata and produce).
+	if connErrs < int64(attempts) || connErrs > int64(attempts)+2 || failedAfter-failedBefore != attempts {
+		t.Errorf("ConnectionErrors +%d and failed OnBrokerConnect +%d for %d attempts", connErrs, failedAfter-failedBefore, attempts)
+	}
+	if attempts > 10 {
+		t.Errorf("%d attempts in 1.5 s for %d sends: a storm", attempts, sends)
+	}
+	if metaWarns := len(logs.records(slog.LevelWarn, "metadata refresh failed")); metaWarns > attempts {
+		t.Errorf("%d metadata warnings for %d attempts:\n%s", metaWarns, attempts, logs.all())
+	}
+	if warnConnect > attempts || bumps > 1 {
+		t.Errorf("%d connect warnings and %d bump warnings for %d attempts:\n%s", warnConnect, bumps, attempts, logs.all())
+	}
+	if strings.Contains(logs.all(), token) {
+		t.Errorf("the log holds the token")
+	}
+}
+
+// TestEpochBumpWarnedOnce: batches of one request that all fail for good need one epoch
+// bump, and the log warns of it once, not once per batch.
+func TestEpochBumpWarnedOnce(t *testing.T) {
+	c := newCluster(t, kafkatest.NumBrokers(1), kafkatest.SeedTopic("t", 4))
+	c.InjectFault(kafkatest.Fault{Key: wire.KeyProduce, Broker: kafkatest.AnyBroker, Topic: "t", Partition: kafkatest.AnyPartition,
+		ErrorCode: wire.ErrInvalidRecord.Code, Times: -1})
+	logger, logs := newRecordingLogger()
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), Linger: time.Hour, Logger: logger})
+	ctx := ctxTimeout(t, 20*time.Second)
+	var fs []*Future
+	for i := range int32(4) {
+		fs = append(fs, p.Send(ctx, Record{Topic: "t", Partition: ToPartition(i), Value: []byte("v")}))
+	}
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fs {
+		if err := f.Wait(ctx); !errors.Is(err, wire.ErrInvalidRecord) {
+			t.Fatalf("send: %v", err)
+		}
+	}
+	if c.RequestCount(wire.KeyProduce) != 1 {
+		t.Fatalf("%d Produce requests, want the four batches in one", c.RequestCount(wire.KeyProduce))
+	}
+	if warns := logs.records(slog.LevelWarn, "producer epoch bump needed"); len(warns) != 1 {
+		t.Fatalf("%d bump warnings for one bump:\n%s", len(warns), logs.all())
+	}
+}
+
+// TestInitProducerIDFailureNamed: a failed InitProducerId is logged under its own name, not
+// as a failed metadata refresh, and the producer recovers.
+func TestInitProducerIDFailureNamed(t *testing.T) {
+	c := newCluster(t, kafkatest.SeedTopic("t", 1))
+	c.InjectFault(kafkatest.Fault{Key: wire.KeyInitProducerID, Broker: kafkatest.AnyBroker, ErrorCode: wire.ErrCoordinatorNotAvailable.Code, Times: 1})
+	logger, logs := newRecordingLogger()
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), Logger: logger})
+	ctx := ctxTimeout(t, 20*time.Second)
+	if err := p.Send(ctx, Record{Topic: "t", Value: []byte("v")}).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	warns := logs.records(slog.LevelWarn, "InitProducerId failed")
+	if len(warns) != 1 || !strings.Contains(warns[0].attrs["error"], "COORDINATOR_NOT_AVAILABLE") ||
+		len(logs.records(slog.LevelWarn, "metadata refresh failed")) != 0 {
+		t.Fatalf("want one InitProducerId warning and no metadata one:\n%s", logs.all())
+	}
+}

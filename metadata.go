@@ -88,6 +88,7 @@ type metadata struct {
 	conn    *conn.Conn
 	brokers map[int32]string
 	fails   int
+	dialed  bool // the last fetch attempted a connection (authBackoff refused none)
 
 	// lastErr is why the last fetch failed (no broker reachable, or none answered), nil
 	// after one succeeded: the cause a send that times out waiting for metadata reports.
@@ -175,8 +176,12 @@ func (m *metadata) run() {
 			next = time.Now().Add(m.p.cfg.MetadataMaxAge)
 			earliest = time.Now().Add(m.p.backoff(1))
 		}
-		if err != nil {
+		switch {
+		case err == nil:
+		case m.dialed:
 			m.p.logWarn(failed, "error", err)
+		default: // no connection was attempted: the authentication backoff holds
+			m.p.logDebug(failed, "error", err)
 		}
 	}
 }
@@ -217,6 +222,7 @@ func (m *metadata) fetch() (bool, error) {
 	var errs []error
 	ok := false
 	tried := map[string]bool{}
+	m.dialed = m.conn != nil
 	for attempt := 0; attempt < 2 && !ok; attempt++ {
 		if m.conn != nil && m.conn.Err() != nil {
 			m.lost(m.conn.Err())
@@ -227,8 +233,17 @@ func (m *metadata) fetch() (bool, error) {
 					continue
 				}
 				tried[addr] = true
-				c, _, err := m.p.connectBroker(m.nodeOf(addr), addr)
+				c, attempted, err := m.p.connectBroker(m.nodeOf(addr), addr)
+				m.dialed = m.dialed || attempted
 				if err != nil {
+					if !attempted {
+						// The authentication backoff holds for every broker; its error is
+						// the one just met, unless nothing was attempted.
+						if len(errs) == 0 {
+							errs = append(errs, err)
+						}
+						break
+					}
 					errs = append(errs, err)
 					continue
 				}
