@@ -37,8 +37,9 @@ type Stats struct {
 	// requests awaiting an answer.
 	BufferedBytes    int64
 	InFlightRequests int64
-	// MetadataRefreshes counts metadata answers applied; ConnectionErrors failed dials and
-	// connections that died.
+	// MetadataRefreshes counts metadata answers applied; ConnectionErrors failed connection
+	// attempts and connections that died, those of the metadata goroutine included (a dial
+	// the authentication backoff holds back is no attempt and is not counted).
 	MetadataRefreshes int64
 	ConnectionErrors  int64
 	// Brokers has the request latency of each broker the producer sent to, by node id.
@@ -62,7 +63,9 @@ type BrokerStats struct {
 // then does not wait); Flush, CommitTransaction and AbortTransaction fail there with
 // [ErrInCallback].
 type Hooks interface {
-	// OnBrokerConnect is called after a dial to a broker, with its error if it failed.
+	// OnBrokerConnect is called after each connection attempt to a broker, for produce and
+	// metadata alike, with its error if it failed; node is -1 for a bootstrap server whose id
+	// is not known yet.
 	OnBrokerConnect(node int32, addr string, dialTime time.Duration, err error)
 	// OnBrokerDisconnect is called when a connection to a broker dies or is closed.
 	OnBrokerDisconnect(node int32, addr string, err error)
