@@ -28,6 +28,9 @@ type topicState struct {
 	// idle is set while the topic is left out of metadata requests (metadata.max.idle.ms);
 	// stale, once a send found it idle, until its metadata was fetched again.
 	idle, stale atomic.Bool
+	// cause is why the last metadata answer did not resolve the topic (a retriable topic
+	// error, such as UNKNOWN_TOPIC_OR_PARTITION), for the error of a send that times out.
+	cause atomic.Pointer[error]
 }
 
 // wanted reports whether ts's metadata is still wanted at nowMs: it was sent to within
@@ -85,6 +88,19 @@ type metadata struct {
 	conn    *conn.Conn
 	brokers map[int32]string
 	fails   int
+	dialed  bool // the last fetch attempted a connection (authBackoff refused none)
+
+	// lastErr is why the last fetch failed (no broker reachable, or none answered), nil
+	// after one succeeded: the cause a send that times out waiting for metadata reports.
+	lastErr atomic.Pointer[error]
+}
+
+// fetchError returns why the last metadata fetch failed, or nil.
+func (m *metadata) fetchError() error {
+	if e := m.lastErr.Load(); e != nil {
+		return *e
+	}
+	return nil
 }
 
 func newMetadata(p *Producer) *metadata {
@@ -137,9 +153,16 @@ func (m *metadata) run() {
 		}
 		timer.Stop()
 		unresolved, err := m.fetch()
+		if err != nil {
+			m.lastErr.Store(&err)
+		} else {
+			m.lastErr.Store(nil)
+		}
+		failed := "metadata refresh failed"
 		if err == nil && m.p.cfg.idempotent && m.p.txn == nil && m.p.idem.wantsInit() {
 			if err = m.initProducerID(); err != nil {
 				unresolved = true
+				failed = "InitProducerId failed"
 			}
 		}
 		m.updated.notify()
@@ -153,8 +176,12 @@ func (m *metadata) run() {
 			next = time.Now().Add(m.p.cfg.MetadataMaxAge)
 			earliest = time.Now().Add(m.p.backoff(1))
 		}
-		if err != nil {
-			m.p.logWarn("metadata refresh failed", "error", err)
+		switch {
+		case err == nil:
+		case m.dialed:
+			m.p.logWarn(failed, "error", err)
+		default: // no connection was attempted: the authentication backoff holds
+			m.p.logDebug(failed, "error", err)
 		}
 	}
 }
@@ -195,16 +222,28 @@ func (m *metadata) fetch() (bool, error) {
 	var errs []error
 	ok := false
 	tried := map[string]bool{}
+	m.dialed = m.conn != nil
 	for attempt := 0; attempt < 2 && !ok; attempt++ {
-		if m.conn == nil || m.conn.Err() != nil {
-			m.conn = nil
+		if m.conn != nil && m.conn.Err() != nil {
+			m.lost(m.conn.Err())
+		}
+		if m.conn == nil {
 			for _, addr := range m.candidates() {
 				if tried[addr] {
 					continue
 				}
 				tried[addr] = true
-				c, err := m.p.dial(addr)
+				c, attempted, err := m.p.connectBroker(m.nodeOf(addr), addr)
+				m.dialed = m.dialed || attempted
 				if err != nil {
+					if !attempted {
+						// The authentication backoff holds for every broker; its error is
+						// the one just met, unless nothing was attempted.
+						if len(errs) == 0 {
+							errs = append(errs, err)
+						}
+						break
+					}
 					errs = append(errs, err)
 					continue
 				}
@@ -220,8 +259,7 @@ func (m *metadata) fetch() (bool, error) {
 		cancel()
 		if err != nil {
 			errs = append(errs, err)
-			m.conn.Close()
-			m.conn = nil
+			m.lost(err)
 			continue
 		}
 		ok = true
@@ -233,6 +271,27 @@ func (m *metadata) fetch() (bool, error) {
 		return true, wire.ErrorForCode(resp.ErrorCode)
 	}
 	return m.apply(&resp), nil
+}
+
+// nodeOf returns the node id of the broker at addr, or -1 (a bootstrap server).
+func (m *metadata) nodeOf(addr string) int32 {
+	for id, a := range m.brokers {
+		if a == addr {
+			return id
+		}
+	}
+	return -1
+}
+
+// lost closes the metadata connection, which died of err, and counts it as the sinks count
+// theirs (Stats.ConnectionErrors, OnBrokerDisconnect).
+func (m *metadata) lost(err error) {
+	addr := m.conn.Addr()
+	m.conn.Close()
+	m.conn = nil
+	m.p.stats.connErrors.Add(1)
+	m.p.logDebug("metadata connection lost", "addr", addr, "error", err)
+	m.p.hookEvent(hookEvent{kind: evBrokerDisconnect, node: m.nodeOf(addr), addr: addr, err: err})
 }
 
 // initProducerID asks for a producer id and epoch (InitProducerId, KIP-98). After an
@@ -251,8 +310,7 @@ func (m *metadata) initProducerID() error {
 	err := m.conn.Call(ctx, req, &resp)
 	cancel()
 	if err != nil {
-		m.conn.Close()
-		m.conn = nil
+		m.lost(err)
 		return fmt.Errorf("InitProducerId: %w", err)
 	}
 	if err := wire.ErrorForCode(resp.ErrorCode); err != nil {
@@ -293,6 +351,10 @@ func (m *metadata) apply(resp *wire.MetadataResponse) (unresolved bool) {
 			var ke *wire.Error
 			if errors.As(err, &ke) && ke.Retriable {
 				unresolved = true // not created yet, or leader election: try again
+				if ke.Code == wire.ErrUnknownTopicOrPartition.Code {
+					err = fmt.Errorf("%w (the topic does not exist and the brokers did not create it: auto.create.topics.enable is off?)", err)
+				}
+				ts.cause.Store(&err)
 				continue
 			}
 			e := error(&PartitionError{Topic: ts.name, Partition: -1, Err: err})
@@ -300,6 +362,7 @@ func (m *metadata) apply(resp *wire.MetadataResponse) (unresolved bool) {
 			continue
 		}
 		ts.err.Store(nil)
+		ts.cause.Store(nil)
 		ts.stale.Store(false)
 		id := t.TopicID
 		prevID := ts.id.Swap(&id)
