@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -144,17 +145,7 @@ func runThroughput(ctx context.Context, cl Client, s Scenario, p *Payloads, res 
 	if isBulk {
 		sent, sendErr = bulk.SendAll(ctx, s.Records, p)
 	} else {
-		for i := 0; i < s.Records; i++ {
-			if err := cl.Send(ctx, p.Key(i), p.Value(i)); err != nil {
-				// Not accepted: count it as failed, as SendAsync's callback would.
-				c.Fail(1, err)
-				if ctx.Err() != nil {
-					sendErr = err
-					break
-				}
-			}
-			sent++
-		}
+		sent, sendErr = sendConcurrently(ctx, cl, s, p, c)
 	}
 	res.EnqueueNs = time.Since(start).Nanoseconds()
 	flushErr := cl.Flush(ctx)
@@ -184,6 +175,39 @@ func runThroughput(ctx context.Context, cl Client, s Scenario, p *Payloads, res 
 		}
 	}
 	return res
+}
+
+// sendConcurrently sends s.Records records from s.Goroutines goroutines into cl, goroutine g
+// sending records g, g+G, g+2G, …, and returns how many it sent and the error that stopped
+// a goroutine early (ctx ended).
+func sendConcurrently(ctx context.Context, cl Client, s Scenario, p *Payloads, c *Counters) (int, error) {
+	g := max(s.Goroutines, 1)
+	sent := make([]int, g)
+	errs := make([]error, g)
+	var wg sync.WaitGroup
+	for w := range g {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < s.Records; i += g {
+				if err := cl.Send(ctx, p.Key(i), p.Value(i)); err != nil {
+					// Not accepted: count it as failed, as SendAsync's callback would.
+					c.Fail(1, err)
+					if ctx.Err() != nil {
+						errs[w] = err
+						return
+					}
+				}
+				sent[w]++
+			}
+		}()
+	}
+	wg.Wait()
+	total := 0
+	for _, n := range sent {
+		total += n
+	}
+	return total, errors.Join(errs...)
 }
 
 func runLatency(ctx context.Context, cl Client, s Scenario, p *Payloads, res Result) Result {
