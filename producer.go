@@ -223,17 +223,24 @@ func (p *Producer) send(ctx context.Context, rec *Record, cb Callback, fut *Futu
 	}
 
 	// max.block.ms bounds the whole send: the wait for metadata and the wait for memory.
+	// The clock is read only when a wait may come: most sends never wait.
 	var deadline time.Time
-	if p.cfg.MaxBlock > 0 {
-		deadline = time.Now().Add(p.cfg.MaxBlock)
+	blockDeadline := func() time.Time {
+		if deadline.IsZero() && p.cfg.MaxBlock > 0 {
+			deadline = time.Now().Add(p.cfg.MaxBlock)
+		}
+		return deadline
 	}
 	want := int32(0)
 	if n, ok := rec.Partition.Get(); ok {
 		want = n
 	}
-	t, parts, err := p.topicParts(ctx, rec.Topic, want, deadline)
-	if err != nil {
-		return err
+	t, parts := p.knownParts(rec.Topic, want)
+	if parts == nil {
+		var err error
+		if t, parts, err = p.topicParts(ctx, rec.Topic, want, blockDeadline()); err != nil {
+			return err
+		}
 	}
 	var idx int32
 	if n, ok := rec.Partition.Get(); ok {
@@ -249,11 +256,13 @@ func (p *Producer) send(ctx context.Context, rec *Record, cb Callback, fut *Futu
 	if idx < 0 || int(idx) >= len(parts) {
 		return fmt.Errorf("%w: partition %d of topic %q, which has %d", ErrInvalidRecord, idx, rec.Topic, len(parts))
 	}
-	if err := p.mem.acquire(ctx, int64(size), deadline, p.closing, p.inCompletion); err != nil {
-		if errors.Is(err, ErrBufferFull) {
-			return fmt.Errorf("%w: %d bytes buffered after waiting max.block.ms (%v)", ErrBufferFull, p.mem.used.Load(), p.cfg.MaxBlock)
+	if !p.mem.tryAcquire(int64(size)) {
+		if err := p.mem.acquire(ctx, int64(size), blockDeadline(), p.closing, p.inCompletion); err != nil {
+			if errors.Is(err, ErrBufferFull) {
+				return fmt.Errorf("%w: %d bytes buffered after waiting max.block.ms (%v)", ErrBufferFull, p.mem.used.Load(), p.cfg.MaxBlock)
+			}
+			return err
 		}
-		return err
 	}
 	pa := parts[idx]
 	if p.txn != nil {
@@ -325,6 +334,20 @@ func (p *Producer) PartitionsFor(ctx context.Context, topic string) ([]Partition
 		out[i] = PartitionInfo{Topic: topic, Partition: pa.id, Leader: pa.leader.Load()}
 	}
 	return out, nil
+}
+
+// knownParts returns the topic's state and partitions when its metadata is known and has
+// partition want; else nil partitions (and maybe a nil state). It never waits.
+func (p *Producer) knownParts(name string, want int32) (*topicState, []*partition) {
+	v, ok := p.topics.Load(name)
+	if !ok {
+		return nil, nil
+	}
+	t := v.(*topicState)
+	if parts := t.parts.Load(); parts != nil && int(want) < len(*parts) {
+		return t, *parts
+	}
+	return t, nil
 }
 
 // topicParts returns the topic's state and partitions, waiting for its metadata until
