@@ -74,6 +74,9 @@ type partition struct {
 	txnAdded atomic.Bool
 	// gone is set when the topic was recreated without this partition.
 	gone atomic.Bool
+	// sink is the sink of the leader, as assignPartitions last set it (nil: none), so that
+	// a send wakes it without the producer-wide sinksMu.
+	sink atomic.Pointer[sink]
 
 	mu    sync.Mutex
 	open  *batch

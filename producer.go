@@ -400,16 +400,11 @@ func (p *Producer) topicParts(ctx context.Context, name string, want int32, dead
 	}
 }
 
-// wakeLeader pokes the sink of pa's leader, if it has one.
+// wakeLeader pokes the sink of pa's leader, if it has one. It takes no lock: after a leader
+// change, the sink assignPartitions set last is poked until it runs again, and then it
+// pokes every sink anyway.
 func (p *Producer) wakeLeader(pa *partition) {
-	leader := pa.leader.Load()
-	if leader < 0 {
-		return
-	}
-	p.sinksMu.Lock()
-	s := p.sinks[leader]
-	p.sinksMu.Unlock()
-	if s != nil {
+	if s := pa.sink.Load(); s != nil {
 		s.poke()
 	}
 }
@@ -516,17 +511,24 @@ func (p *Producer) assignPartitions() {
 	default:
 	}
 	for node, parts := range byNode {
-		if _, ok := p.sinks[node]; !ok {
+		s, ok := p.sinks[node]
+		if !ok {
 			addr, known := p.addrs[node]
 			if !known {
+				for _, pa := range parts {
+					pa.sink.Store(nil)
+				}
 				continue
 			}
-			s := newSink(p, node, addr)
+			s = newSink(p, node, addr)
 			p.sinks[node] = s
 			p.wg.Add(1)
 			go s.run()
 		}
-		p.sinks[node].parts.Store(&parts)
+		s.parts.Store(&parts)
+		for _, pa := range parts {
+			pa.sink.Store(s)
+		}
 	}
 	for node, s := range p.sinks {
 		if _, ok := byNode[node]; !ok {
