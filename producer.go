@@ -40,8 +40,7 @@ type Callback func(RecordMetadata, error)
 type Producer struct {
 	cfg        settings
 	compressor *compress.Compressor
-	mem        memLimiter
-	bufs       bufPool
+	mem        memPool
 	batches    sync.Pool // *batch
 
 	topics sync.Map // name -> *topicState
@@ -95,9 +94,9 @@ func New(cfg Config) (*Producer, error) {
 	}
 	p.clock.reanchor()
 	p.mem.limit = s.BufferMemory
-	// batch.size is where a batch is sealed; buffers start no larger than a request can be
-	// (batch.size may be up to 2 GiB) and grow by append if a batch needs more.
-	p.bufs.size = min(s.BatchSize, s.MaxRequestSize) + recordOverhead
+	// batch.size is where a batch is sealed; buffers grow no larger than a request can be
+	// (batch.size may be up to 2 GiB), but for a single larger record.
+	p.mem.top = min(s.BatchSize, s.MaxRequestSize) + recordOverhead
 	p.batches.New = func() any { return new(batch) }
 	p.done.wake = make(chan struct{}, 1)
 	p.meta = newMetadata(p)
@@ -256,33 +255,46 @@ func (p *Producer) send(ctx context.Context, rec *Record, cb Callback, fut *Futu
 	if idx < 0 || int(idx) >= len(parts) {
 		return fmt.Errorf("%w: partition %d of topic %q, which has %d", ErrInvalidRecord, idx, rec.Topic, len(parts))
 	}
-	if !p.mem.tryAcquire(int64(size)) {
-		if err := p.mem.acquire(ctx, int64(size), blockDeadline(), p.closing, p.inCompletion); err != nil {
+	pa := parts[idx]
+	// A record that fits its partition's open batch takes no memory of its own: memory is
+	// counted per batch buffer, which appendRecord asks for when it needs one.
+	var spare []byte
+	for {
+		if p.txn != nil {
+			// From here to the append, commit and abort wait for this send: the record is in
+			// the transaction that was open when it was checked, or fails.
+			if err := p.txn.beginSend(pa); err != nil {
+				if spare != nil {
+					p.mem.put(spare)
+				}
+				return err
+			}
+		}
+		wake, need, ok := pa.appendRecord(p, rec, ts, size, cb, fut, spare)
+		if p.txn != nil {
+			p.txn.endSend()
+		}
+		spare = nil
+		if !ok {
+			return ErrClosed
+		}
+		if need == 0 {
+			if wake {
+				p.wakeLeader(pa)
+			}
+			return nil
+		}
+		if wake {
+			p.wakeLeader(pa) // a batch sealed: send it while we wait
+		}
+		var err error
+		if spare, err = p.mem.get(ctx, need, blockDeadline, p.closing, p.inCompletion); err != nil {
 			if errors.Is(err, ErrBufferFull) {
-				return fmt.Errorf("%w: %d bytes buffered after waiting max.block.ms (%v)", ErrBufferFull, p.mem.used.Load(), p.cfg.MaxBlock)
+				return fmt.Errorf("%w: %d bytes buffered after waiting max.block.ms (%v)", ErrBufferFull, p.mem.inUse.Load(), p.cfg.MaxBlock)
 			}
 			return err
 		}
 	}
-	pa := parts[idx]
-	if p.txn != nil {
-		// From here to the append, commit and abort wait for this send: the record is in
-		// the transaction that was open when it was checked, or fails.
-		if err := p.txn.beginSend(pa); err != nil {
-			p.mem.release(int64(size))
-			return err
-		}
-		defer p.txn.endSend()
-	}
-	wake, ok := pa.appendRecord(p, rec, ts, size, cb, fut)
-	if !ok {
-		p.mem.release(int64(size))
-		return ErrClosed
-	}
-	if wake {
-		p.wakeLeader(pa)
-	}
-	return nil
 }
 
 // failsTransaction reports whether a send that failed with err makes the transaction
