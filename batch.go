@@ -27,13 +27,12 @@ type completion struct {
 type batch struct {
 	part *partition
 	// buf holds the 61 reserved header bytes and the records, uncompressed.
-	buf      []byte
-	count    int32
-	firstTs  int64
-	maxTs    int64
-	created  time.Time
-	memBytes int64
-	comps    []completion
+	buf     []byte
+	count   int32
+	firstTs int64
+	maxTs   int64
+	created time.Time
+	comps   []completion
 
 	// wireBuf is buf, or its compressed form, with the header written by stamp. It is
 	// built once; a retry resends the same bytes, restamped only after an epoch bump.
@@ -74,6 +73,9 @@ type partition struct {
 	txnAdded atomic.Bool
 	// gone is set when the topic was recreated without this partition.
 	gone atomic.Bool
+	// sink is the sink of the leader, as assignPartitions last set it (nil: none), so that
+	// a send wakes it without the producer-wide sinksMu.
+	sink atomic.Pointer[sink]
 
 	mu    sync.Mutex
 	open  *batch
@@ -93,31 +95,65 @@ type partition struct {
 	// accepts any first sequence (KIP-360), so a later batch overtaking a failed first one
 	// would be written out of order (KAFKA-15591).
 	seqAcked bool
+	// bufHint is the capacity the next batch's buffer starts with (memPool.get rounds it to
+	// a class): that of the last batch sealed full, halved for each batch started since.
+	bufHint int
 	// created and completed count batches, for Flush.
 	created   uint64
 	completed uint64
 }
 
 // appendRecord encodes one record into the partition's open batch, sealing the batch and
-// starting a new one as batch.size says. It reports whether the partition's sink should be
-// woken (a batch was sealed, or a new batch started and its linger timer must be armed), and
-// false in ok when the producer closed meanwhile and nothing was appended.
-func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, size int, cb Callback, fut *Future) (wake, ok bool) {
+// starting a new one as batch.size says. A batch's buffer is counted against buffer.memory
+// by its capacity: when the record needs a new buffer, or a larger one, and spare (a buffer
+// from p.mem, or nil) is too small, nothing is appended and need is the capacity to get
+// from p.mem (which may wait, so not under pa.mu) before calling again with it. A spare
+// not used is given back. wake reports whether the partition's sink should be woken (a batch
+// was sealed, or a new batch started and its linger timer must be armed); ok is false when
+// the producer closed meanwhile and nothing was appended.
+func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, size int, cb Callback, fut *Future, spare []byte) (wake bool, need int, ok bool) {
 	pa.mu.Lock()
-	if p.closed.Load() {
+	defer func() {
+		if spare != nil {
+			p.mem.put(spare)
+		}
 		pa.mu.Unlock()
-		return false, false
+	}()
+	if p.closed.Load() {
+		return false, 0, false
 	}
 	b := pa.open
+	room := size + recordOverhead
 	// batch.size bounds the whole batch, its 61-byte header included, as in the Java client:
 	// only a batch of one record may be larger.
-	if b != nil && len(b.buf)+size+recordOverhead > p.cfg.BatchSize {
+	if b != nil && len(b.buf)+room > p.cfg.BatchSize {
+		pa.bufHint = cap(b.buf) // full batches: the next starts as large
 		pa.sealLocked()
 		b = nil
 		wake = true
 	}
+	if b != nil && len(b.buf)+room > cap(b.buf) {
+		// Grow by doubling, up to the pool's largest buffer (the batch is sealed before it
+		// would need more).
+		want := max(min(2*cap(b.buf), p.mem.top), len(b.buf)+room)
+		if cap(spare) < want {
+			return wake, want, true
+		}
+		spare = append(spare[:0], b.buf...)
+		p.mem.put(b.buf)
+		b.buf, spare = spare, nil
+		pa.bufHint = cap(b.buf)
+	}
 	if b == nil {
-		b = p.newBatch(pa, size)
+		first := room + wire.RecordBatchHeaderSize
+		if cap(spare) < first {
+			return wake, max(first, min(pa.bufHint, p.mem.top)), true
+		}
+		b = p.newBatch(pa, spare)
+		spare = nil
+		// A partition whose batches are sealed before they fill (linger.ms) starts the
+		// next ones smaller, halving down to the smallest buffer.
+		pa.bufHint = max(pa.bufHint/2, minBufClass)
 		pa.open = b
 		pa.created++
 		b.firstTs, b.maxTs = ts, ts
@@ -129,53 +165,31 @@ func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, size int, 
 	}
 	b.count++
 	b.maxTs = max(b.maxTs, ts)
-	b.memBytes += int64(size)
 	if len(b.buf) >= p.cfg.BatchSize {
+		pa.bufHint = cap(b.buf)
 		pa.sealLocked()
 		wake = true
 	}
-	pa.mu.Unlock()
-	return wake, true
+	return wake, 0, true
 }
 
-// bufPool recycles batch buffers of the default capacity.
-type bufPool struct {
-	size int
-	pool sync.Pool
-}
-
-func (bp *bufPool) get(need int) []byte {
-	if need > bp.size {
-		return make([]byte, 0, need)
-	}
-	if v := bp.pool.Get(); v != nil {
-		return (*(v.(*[]byte)))[:0]
-	}
-	return make([]byte, 0, bp.size)
-}
-
-func (bp *bufPool) put(b []byte) {
-	if cap(b) != bp.size {
-		return
-	}
-	bp.pool.Put(&b)
-}
-
-// newBatch returns an empty batch for pa with room for a first record of size bytes.
-func (p *Producer) newBatch(pa *partition, size int) *batch {
+// newBatch returns an empty batch for pa in buf, a buffer from p.mem.
+func (p *Producer) newBatch(pa *partition, buf []byte) *batch {
 	b := p.batches.Get().(*batch)
 	b.part = pa
 	b.created = time.Now()
-	b.buf = p.bufs.get(max(min(p.cfg.BatchSize, p.cfg.MaxRequestSize), size+recordOverhead+wire.RecordBatchHeaderSize))
-	b.buf = b.buf[:wire.RecordBatchHeaderSize]
+	b.buf = buf[:wire.RecordBatchHeaderSize]
 	return b
 }
 
-// recycle returns b's buffers to the pools once it is completed.
+// recycle returns b's buffers to the pool (and their memory to buffer.memory) once it is
+// completed.
 func (p *Producer) recycle(b *batch) {
-	p.bufs.put(b.buf)
+	if b.buf != nil {
+		p.mem.put(b.buf)
+	}
 	if len(b.wireBuf) > 0 && &b.wireBuf[0] != &b.buf[0] {
-		p.bufs.put(b.wireBuf)
+		p.mem.put(b.wireBuf)
 	}
 	clear(b.comps)
 	*b = batch{comps: b.comps[:0]}
@@ -189,10 +203,14 @@ func (p *Producer) encode(b *batch) error {
 		b.wireBuf = b.buf
 		return nil
 	}
-	out := p.bufs.get(len(b.buf))[:wire.RecordBatchHeaderSize]
-	out, err := p.compressor.AppendCompress(out, b.buf[wire.RecordBatchHeaderSize:])
+	// The sink cannot wait for memory (what it sends frees it): the compressed copy is
+	// counted, but taken even above buffer.memory.
+	out := p.mem.getNow(len(b.buf))
+	c := cap(out)
+	out, err := p.compressor.AppendCompress(out[:wire.RecordBatchHeaderSize], b.buf[wire.RecordBatchHeaderSize:])
+	p.mem.recount(c, cap(out)) // a codec may have grown it (incompressible input)
 	if err != nil {
-		p.bufs.put(out)
+		p.mem.put(out)
 		return err
 	}
 	b.wireBuf = out
@@ -220,72 +238,181 @@ func (p *Producer) stamp(b *batch, pid int64, epoch int16, baseSeq int32) {
 	b.stamped, b.pid, b.epoch, b.baseSeq = true, pid, epoch, baseSeq
 }
 
-// memLimiter is buffer.memory: the bytes of records accepted and not yet completed.
-type memLimiter struct {
-	limit   int64
-	used    atomic.Int64
-	waiters atomic.Int32
+// memPool is buffer.memory, counted as the Java client's BufferPool counts it: by the
+// capacity of the buffers that hold batches, in use or kept free for reuse, rather than by
+// record bytes. Buffers come in classes of powers of two from minBufClass up to top
+// (batch.size within max.request.size, plus a record's overhead), kept free per class for
+// reuse; a buffer larger than that (one large record) or than an eighth of buffer.memory is
+// allocated to size and dropped after.
+// A send that needs a buffer waits (max.block.ms) while free buffers dropped cannot make
+// room. Memory is taken per batch buffer, not per record: a record that fits its open
+// batch touches nothing shared.
+type memPool struct {
+	limit int64
+	top   int
+	// inUse is used less the free buffers, for Stats.
+	inUse atomic.Int64
+
 	mu      sync.Mutex
-	freed   chan struct{} // closed and replaced when memory is released and someone waits
+	used    int64      // capacity of the buffers handed out and of the free ones
+	freeCap int64      // capacity of the free ones
+	free    [][][]byte // free buffers by class
+	waiters int
+	freed   chan struct{} // closed and replaced when a buffer comes back and someone waits
 }
 
-func (m *memLimiter) tryAcquire(n int64) bool {
-	for {
-		u := m.used.Load()
-		if u+n > m.limit {
-			return false
-		}
-		if m.used.CompareAndSwap(u, u+n) {
-			return true
-		}
+// minBufClass is the smallest batch buffer.
+const minBufClass = 4 << 10
+
+// class returns the capacity of the class of buffers that hold n bytes, and its index; -1
+// for a buffer allocated to size (larger than top, or than the whole limit).
+func (m *memPool) class(n int) (size, index int) {
+	if n > m.top {
+		return n, -1
 	}
+	c, i := minBufClass, 0
+	for c < n && c < m.top {
+		c <<= 1
+		i++
+	}
+	c = min(c, m.top)
+	if int64(c) > m.limit/8 {
+		// A small buffer.memory is not spent in a few large buffers: beyond an eighth of
+		// it, buffers are allocated to size.
+		return n, -1
+	}
+	return c, i
 }
 
-// acquire takes n bytes, waiting for releases until ctx ends, closing is closed, or the
-// deadline (zero: no wait) passes. It does not wait when inCallback reports that the caller
-// runs on the completion goroutine, the only one that releases memory.
-func (m *memLimiter) acquire(ctx context.Context, n int64, deadline time.Time, closing <-chan struct{}, inCallback func() bool) error {
-	if m.tryAcquire(n) {
+// takeLocked returns a free buffer of class i, or nil.
+func (m *memPool) takeLocked(i int) []byte {
+	if i < 0 || i >= len(m.free) || len(m.free[i]) == 0 {
 		return nil
 	}
-	if deadline.IsZero() || inCallback() {
-		return ErrBufferFull
+	l := m.free[i]
+	b := l[len(l)-1]
+	l[len(l)-1] = nil
+	m.free[i] = l[:len(l)-1]
+	m.freeCap -= int64(cap(b))
+	m.inUse.Add(int64(cap(b)))
+	return b[:0]
+}
+
+// reserveLocked counts c more bytes if the limit allows, dropping free buffers (to the
+// garbage collector) to make room; force counts them even above the limit.
+func (m *memPool) reserveLocked(c int64, force bool) bool {
+	for i := len(m.free) - 1; i >= 0 && m.used+c > m.limit; i-- {
+		for l := m.free[i]; len(l) > 0 && m.used+c > m.limit; l = m.free[i] {
+			n := int64(cap(l[len(l)-1]))
+			l[len(l)-1] = nil
+			m.free[i] = l[:len(l)-1]
+			m.used -= n
+			m.freeCap -= n
+		}
 	}
-	m.waiters.Add(1)
-	defer m.waiters.Add(-1)
-	t := time.NewTimer(time.Until(deadline))
-	defer t.Stop()
+	if m.used+c > m.limit && !force {
+		return false
+	}
+	m.used += c
+	m.inUse.Add(c)
+	return true
+}
+
+// get returns an empty buffer that holds at least n bytes (n at most the limit), waiting
+// for one until ctx ends, closing is closed, or deadline() passes (zero: no wait). It does
+// not wait when inCallback reports that the caller runs on the completion goroutine, the
+// only one that gives buffers back.
+func (m *memPool) get(ctx context.Context, n int, deadline func() time.Time, closing <-chan struct{}, inCallback func() bool) ([]byte, error) {
+	c, i := m.class(n)
+	var timer *time.Timer
 	for {
 		m.mu.Lock()
+		if b := m.takeLocked(i); b != nil {
+			m.mu.Unlock()
+			return b, nil
+		}
+		if m.reserveLocked(int64(c), false) {
+			m.mu.Unlock()
+			return make([]byte, 0, c), nil
+		}
 		if m.freed == nil {
 			m.freed = make(chan struct{})
 		}
 		ch := m.freed
+		m.waiters++
 		m.mu.Unlock()
-		if m.tryAcquire(n) {
-			return nil
+		var err error
+		if timer == nil {
+			if d := deadline(); d.IsZero() || inCallback() {
+				err = ErrBufferFull
+			} else {
+				timer = time.NewTimer(time.Until(d))
+				defer timer.Stop()
+			}
 		}
-		select {
-		case <-ch:
-		case <-t.C:
-			return ErrBufferFull
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-closing:
-			return ErrClosed
+		if err == nil {
+			select {
+			case <-ch:
+			case <-timer.C:
+				err = ErrBufferFull
+			case <-ctx.Done():
+				err = ctx.Err()
+			case <-closing:
+				err = ErrClosed
+			}
+		}
+		m.mu.Lock()
+		m.waiters--
+		m.mu.Unlock()
+		if err != nil {
+			return nil, err
 		}
 	}
 }
 
-func (m *memLimiter) release(n int64) {
-	m.used.Add(-n)
-	if m.waiters.Load() == 0 {
+// getNow is get without waiting: above the limit it allocates anyway, still counted.
+func (m *memPool) getNow(n int) []byte {
+	c, i := m.class(n)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if b := m.takeLocked(i); b != nil {
+		return b
+	}
+	m.reserveLocked(int64(c), true)
+	return make([]byte, 0, c)
+}
+
+// recount corrects the count of a buffer handed out with capacity from that grew to to.
+func (m *memPool) recount(from, to int) {
+	if from == to {
 		return
 	}
 	m.mu.Lock()
-	if m.freed != nil {
+	m.used += int64(to - from)
+	m.mu.Unlock()
+	m.inUse.Add(int64(to - from))
+}
+
+// put gives back a buffer handed out by get or getNow: kept free for reuse when it is of a
+// class (free buffers stay counted, and are dropped when a buffer of another class needs the
+// room), else dropped. Either way its capacity is no longer in use.
+func (m *memPool) put(b []byte) {
+	n := cap(b)
+	c, i := m.class(n)
+	m.mu.Lock()
+	if i >= 0 && c == n {
+		for len(m.free) <= i {
+			m.free = append(m.free, nil)
+		}
+		m.free[i] = append(m.free[i], b[:0])
+		m.freeCap += int64(n)
+	} else {
+		m.used -= int64(n)
+	}
+	if m.waiters > 0 && m.freed != nil {
 		close(m.freed)
 		m.freed = nil
 	}
 	m.mu.Unlock()
+	m.inUse.Add(-int64(n))
 }

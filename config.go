@@ -142,8 +142,10 @@ type Config struct {
 	ClientID string
 	// Acks (acks): [AcksAll] ("all", the default), [AcksLeader] ("1") or [AcksNone] ("0").
 	Acks Acks
-	// BufferMemory (buffer.memory) bounds the bytes of records buffered and not yet
-	// acknowledged. A send that would pass it blocks up to MaxBlock. Default 32 MiB.
+	// BufferMemory (buffer.memory) bounds the memory of records buffered and not yet
+	// completed, counted as the Java client counts it: by the capacity of the batch
+	// buffers, in use or kept free for reuse, not only the record bytes. A send that needs
+	// a new batch buffer when it is all taken blocks up to MaxBlock. Default 32 MiB.
 	BufferMemory int64
 	// Compression (compression.type) is the codec of record batches: [compress.None] (the
 	// default), [compress.Gzip], [compress.Snappy], [compress.LZ4] or [compress.Zstd], named

@@ -363,9 +363,9 @@ func (p *Producer) popDoneLocked(pa *partition) {
 }
 
 // finishBatch completes b on the completion goroutine: Stats and OnBatchDone, then every
-// record's OnRecordDone and callback or future, in order; then its memory is released.
+// record's OnRecordDone and callback or future, in order; then its buffers go back to
+// buffer.memory (recycle).
 func (p *Producer) finishBatch(b *batch) {
-	p.mem.release(b.memBytes)
 	p.batchStats(b)
 	topic, part := b.part.topic.name, b.part.id
 	for i := range b.comps {

@@ -224,7 +224,7 @@ func (p *Producer) Stats() Stats {
 		BatchBytes:        c.batchBytes.Load(),
 		UncompressedBytes: c.uncompressedBytes.Load(),
 		Requests:          c.requests.Load(),
-		BufferedBytes:     p.mem.used.Load(),
+		BufferedBytes:     p.mem.inUse.Load(),
 		InFlightRequests:  c.inFlight.Load(),
 		MetadataRefreshes: c.metadataRefreshes.Load(),
 		ConnectionErrors:  c.connErrors.Load(),

@@ -40,8 +40,7 @@ type Callback func(RecordMetadata, error)
 type Producer struct {
 	cfg        settings
 	compressor *compress.Compressor
-	mem        memLimiter
-	bufs       bufPool
+	mem        memPool
 	batches    sync.Pool // *batch
 
 	topics sync.Map // name -> *topicState
@@ -95,9 +94,9 @@ func New(cfg Config) (*Producer, error) {
 	}
 	p.clock.reanchor()
 	p.mem.limit = s.BufferMemory
-	// batch.size is where a batch is sealed; buffers start no larger than a request can be
-	// (batch.size may be up to 2 GiB) and grow by append if a batch needs more.
-	p.bufs.size = min(s.BatchSize, s.MaxRequestSize) + recordOverhead
+	// batch.size is where a batch is sealed; buffers grow no larger than a request can be
+	// (batch.size may be up to 2 GiB), but for a single larger record.
+	p.mem.top = min(s.BatchSize, s.MaxRequestSize) + recordOverhead
 	p.batches.New = func() any { return new(batch) }
 	p.done.wake = make(chan struct{}, 1)
 	p.meta = newMetadata(p)
@@ -228,17 +227,24 @@ func (p *Producer) send(ctx context.Context, rec *Record, cb Callback, fut *Futu
 	}
 
 	// max.block.ms bounds the whole send: the wait for metadata and the wait for memory.
+	// The clock is read only when a wait may come: most sends never wait.
 	var deadline time.Time
-	if p.cfg.MaxBlock > 0 {
-		deadline = time.Now().Add(p.cfg.MaxBlock)
+	blockDeadline := func() time.Time {
+		if deadline.IsZero() && p.cfg.MaxBlock > 0 {
+			deadline = time.Now().Add(p.cfg.MaxBlock)
+		}
+		return deadline
 	}
 	want := int32(0)
 	if n, ok := rec.Partition.Get(); ok {
 		want = n
 	}
-	t, parts, err := p.topicParts(ctx, rec.Topic, want, deadline)
-	if err != nil {
-		return err
+	t, parts := p.knownParts(rec.Topic, want)
+	if parts == nil {
+		var err error
+		if t, parts, err = p.topicParts(ctx, rec.Topic, want, blockDeadline()); err != nil {
+			return err
+		}
 	}
 	var idx int32
 	if n, ok := rec.Partition.Get(); ok {
@@ -254,31 +260,46 @@ func (p *Producer) send(ctx context.Context, rec *Record, cb Callback, fut *Futu
 	if idx < 0 || int(idx) >= len(parts) {
 		return fmt.Errorf("%w: partition %d of topic %q, which has %d", ErrInvalidRecord, idx, rec.Topic, len(parts))
 	}
-	if err := p.mem.acquire(ctx, int64(size), deadline, p.closing, p.inCompletion); err != nil {
-		if errors.Is(err, ErrBufferFull) {
-			return fmt.Errorf("%w: %d bytes buffered after waiting max.block.ms (%v)", ErrBufferFull, p.mem.used.Load(), p.cfg.MaxBlock)
-		}
-		return err
-	}
 	pa := parts[idx]
-	if p.txn != nil {
-		// From here to the append, commit and abort wait for this send: the record is in
-		// the transaction that was open when it was checked, or fails.
-		if err := p.txn.beginSend(pa); err != nil {
-			p.mem.release(int64(size))
+	// A record that fits its partition's open batch takes no memory of its own: memory is
+	// counted per batch buffer, which appendRecord asks for when it needs one.
+	var spare []byte
+	for {
+		if p.txn != nil {
+			// From here to the append, commit and abort wait for this send: the record is in
+			// the transaction that was open when it was checked, or fails.
+			if err := p.txn.beginSend(pa); err != nil {
+				if spare != nil {
+					p.mem.put(spare)
+				}
+				return err
+			}
+		}
+		wake, need, ok := pa.appendRecord(p, rec, ts, size, cb, fut, spare)
+		if p.txn != nil {
+			p.txn.endSend()
+		}
+		spare = nil
+		if !ok {
+			return ErrClosed
+		}
+		if need == 0 {
+			if wake {
+				p.wakeLeader(pa)
+			}
+			return nil
+		}
+		if wake {
+			p.wakeLeader(pa) // a batch sealed: send it while we wait
+		}
+		var err error
+		if spare, err = p.mem.get(ctx, need, blockDeadline, p.closing, p.inCompletion); err != nil {
+			if errors.Is(err, ErrBufferFull) {
+				return fmt.Errorf("%w: %d bytes buffered after waiting max.block.ms (%v)", ErrBufferFull, p.mem.inUse.Load(), p.cfg.MaxBlock)
+			}
 			return err
 		}
-		defer p.txn.endSend()
 	}
-	wake, ok := pa.appendRecord(p, rec, ts, size, cb, fut)
-	if !ok {
-		p.mem.release(int64(size))
-		return ErrClosed
-	}
-	if wake {
-		p.wakeLeader(pa)
-	}
-	return nil
 }
 
 // failsTransaction reports whether a send that failed with err makes the transaction
@@ -330,6 +351,20 @@ func (p *Producer) PartitionsFor(ctx context.Context, topic string) ([]Partition
 		out[i] = PartitionInfo{Topic: topic, Partition: pa.id, Leader: pa.leader.Load()}
 	}
 	return out, nil
+}
+
+// knownParts returns the topic's state and partitions when its metadata is known and has
+// partition want; else nil partitions (and maybe a nil state). It never waits.
+func (p *Producer) knownParts(name string, want int32) (*topicState, []*partition) {
+	v, ok := p.topics.Load(name)
+	if !ok {
+		return nil, nil
+	}
+	t := v.(*topicState)
+	if parts := t.parts.Load(); parts != nil && int(want) < len(*parts) {
+		return t, *parts
+	}
+	return t, nil
 }
 
 // topicParts returns the topic's state and partitions, waiting for its metadata until
@@ -409,16 +444,11 @@ func (p *Producer) metadataTimeout(t *topicState, parts *[]*partition, want int3
 	return &PartitionError{Topic: t.name, Partition: -1, Err: fmt.Errorf("%w: %s %s; last error: %w", ErrTimeout, what, when, cause)}
 }
 
-// wakeLeader pokes the sink of pa's leader, if it has one.
+// wakeLeader pokes the sink of pa's leader, if it has one. It takes no lock: after a leader
+// change, the sink assignPartitions set last is poked until it runs again, and then it
+// pokes every sink anyway.
 func (p *Producer) wakeLeader(pa *partition) {
-	leader := pa.leader.Load()
-	if leader < 0 {
-		return
-	}
-	p.sinksMu.Lock()
-	s := p.sinks[leader]
-	p.sinksMu.Unlock()
-	if s != nil {
+	if s := pa.sink.Load(); s != nil {
 		s.poke()
 	}
 }
@@ -525,17 +555,24 @@ func (p *Producer) assignPartitions() {
 	default:
 	}
 	for node, parts := range byNode {
-		if _, ok := p.sinks[node]; !ok {
+		s, ok := p.sinks[node]
+		if !ok {
 			addr, known := p.addrs[node]
 			if !known {
+				for _, pa := range parts {
+					pa.sink.Store(nil)
+				}
 				continue
 			}
-			s := newSink(p, node, addr)
+			s = newSink(p, node, addr)
 			p.sinks[node] = s
 			p.wg.Add(1)
 			go s.run()
 		}
-		p.sinks[node].parts.Store(&parts)
+		s.parts.Store(&parts)
+		for _, pa := range parts {
+			pa.sink.Store(s)
+		}
 	}
 	for node, s := range p.sinks {
 		if _, ok := byNode[node]; !ok {

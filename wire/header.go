@@ -43,6 +43,35 @@ func AppendRequest(dst []byte, h RequestHeader, body Request) []byte {
 	return dst
 }
 
+// PiecewiseRequest is a request whose encoding can leave large byte slices it refers to
+// (record batches) out of the encoded bytes, so that they are written from their own
+// buffers with a vectored write rather than copied.
+type PiecewiseRequest interface {
+	Request
+	// AppendPieces appends the body like AppendTo, except for the slices left out: for
+	// each, in order, the offset in dst where it belongs is appended to cuts and the slice
+	// to refs.
+	AppendPieces(dst []byte, version int16, cuts []int, refs [][]byte) ([]byte, []int, [][]byte)
+}
+
+// AppendRequestPieces is [AppendRequest] for a [PiecewiseRequest]: the frame is dst from
+// len(dst) on with refs[i] inserted at offset cuts[i] (offsets into the returned dst); its
+// size prefix counts them.
+func AppendRequestPieces(dst []byte, h RequestHeader, body PiecewiseRequest, cuts []int, refs [][]byte) ([]byte, []int, [][]byte) {
+	start := len(dst)
+	dst = append(dst, 0, 0, 0, 0)
+	h.APIKey = body.Key()
+	dst = h.AppendTo(dst)
+	n := len(refs)
+	dst, cuts, refs = body.AppendPieces(dst, h.APIVersion, cuts, refs)
+	size := len(dst) - start - 4
+	for _, r := range refs[n:] {
+		size += len(r)
+	}
+	PutInt32(dst, start, int32(size))
+	return dst, cuts, refs
+}
+
 // AppendResponse appends one whole response frame to dst: the int32 size, a response header
 // for correlationID and the body encoded at version.
 func AppendResponse(dst []byte, correlationID int32, version int16, body Response) []byte {

@@ -41,6 +41,24 @@ func (*ProduceRequest) Key() int16 { return KeyProduce }
 // AppendTo appends the request body encoded at version. It allocates nothing beyond growing
 // dst, so a producer reusing its buffer encodes requests without allocating.
 func (q *ProduceRequest) AppendTo(dst []byte, version int16) []byte {
+	dst, _, _ = q.appendBody(dst, version, false, nil, nil)
+	return dst
+}
+
+// PieceMin is the size from which [ProduceRequest.AppendPieces] leaves a partition's
+// records out of the encoded bytes; smaller ones are cheaper to copy than to write as a
+// piece of their own.
+const PieceMin = 4 << 10
+
+// AppendPieces is [ProduceRequest.AppendTo] for vectored writes ([PiecewiseRequest]): a
+// partition's Records of at least PieceMin bytes is not copied into dst; its length prefix
+// is, then the offset in dst where its bytes belong is appended to cuts and the slice to
+// refs.
+func (q *ProduceRequest) AppendPieces(dst []byte, version int16, cuts []int, refs [][]byte) ([]byte, []int, [][]byte) {
+	return q.appendBody(dst, version, true, cuts, refs)
+}
+
+func (q *ProduceRequest) appendBody(dst []byte, version int16, split bool, cuts []int, refs [][]byte) ([]byte, []int, [][]byte) {
 	flex := IsFlexible(KeyProduce, version)
 	if version >= 3 {
 		dst = AppendNullableString(dst, q.TransactionalID, flex)
@@ -59,12 +77,22 @@ func (q *ProduceRequest) AppendTo(dst []byte, version int16) []byte {
 		for j := range t.Partitions {
 			pt := &t.Partitions[j]
 			dst = AppendInt32(dst, pt.Index)
-			dst = AppendBytes(dst, pt.Records, flex)
+			if split && len(pt.Records) >= PieceMin {
+				if flex { // AppendBytes's length prefix, without the bytes
+					dst = AppendUvarint(dst, uint32(len(pt.Records))+1)
+				} else {
+					dst = AppendInt32(dst, int32(len(pt.Records)))
+				}
+				cuts = append(cuts, len(dst))
+				refs = append(refs, pt.Records)
+			} else {
+				dst = AppendBytes(dst, pt.Records, flex)
+			}
 			dst = AppendEmptyTags(dst, flex)
 		}
 		dst = AppendEmptyTags(dst, flex)
 	}
-	return AppendEmptyTags(dst, flex)
+	return AppendEmptyTags(dst, flex), cuts, refs
 }
 
 // Decode replaces q with the request body decoded from b at version, reusing q's slices.

@@ -73,9 +73,13 @@ type Conn struct {
 	versions [64]int16        // by API key: the version to use, or -1 when none is shared
 	features map[string]int16 // finalized feature levels (KIP-584), read-only after Dial
 
-	wmu  sync.Mutex // guards wbuf, corr and the order of pending with writes
+	wmu  sync.Mutex // guards wbuf, cuts, refs, iov, corr and the order of pending with writes
 	wbuf []byte
 	corr int32
+	// A PiecewiseRequest is written with one vectored write: wbuf cut at cuts, refs between.
+	cuts []int
+	refs [][]byte
+	iov  net.Buffers
 
 	pmu        sync.Mutex
 	pending    []pendingCall // FIFO of requests awaiting an answer, from head
@@ -283,10 +287,14 @@ func (c *Conn) Send(req wire.Request, version int16, expectResponse bool, h Hand
 // sendLocked is Send with c.wmu held.
 func (c *Conn) sendLocked(req wire.Request, version int16, expectResponse bool, h Handler) error {
 	c.corr++
-	if tok, ok := req.(*rawToken); ok {
-		c.wbuf = appendRawFrame(c.wbuf[:0], *tok)
-	} else {
-		hdr := wire.RequestHeader{APIVersion: version, CorrelationID: c.corr, ClientID: c.clientID}
+	c.cuts, c.refs = c.cuts[:0], c.refs[:0]
+	hdr := wire.RequestHeader{APIVersion: version, CorrelationID: c.corr, ClientID: c.clientID}
+	switch r := req.(type) {
+	case *rawToken:
+		c.wbuf = appendRawFrame(c.wbuf[:0], *r)
+	case wire.PiecewiseRequest:
+		c.wbuf, c.cuts, c.refs = wire.AppendRequestPieces(c.wbuf[:0], hdr, r, c.cuts, c.refs)
+	default:
 		c.wbuf = wire.AppendRequest(c.wbuf[:0], hdr, req)
 	}
 	now := time.Now()
@@ -312,7 +320,7 @@ func (c *Conn) sendLocked(req wire.Request, version int16, expectResponse bool, 
 	c.pmu.Unlock()
 
 	_ = c.nc.SetWriteDeadline(deadline)
-	if _, err := c.nc.Write(c.wbuf); err != nil {
+	if err := c.write(); err != nil {
 		c.die(fmt.Errorf("conn: write to %s: %w", c.addr, err))
 		return c.Err() // the first cause: the reader may have met it (a TLS alert) first
 	}
@@ -320,6 +328,33 @@ func (c *Conn) sendLocked(req wire.Request, version int16, expectResponse bool, 
 		c.wbuf = nil
 	}
 	return nil
+}
+
+// write writes the frame in wbuf, with refs inserted at cuts: one write, vectored (writev)
+// when there are refs, so that they are not copied.
+func (c *Conn) write() error {
+	if len(c.refs) == 0 {
+		_, err := c.nc.Write(c.wbuf)
+		return err
+	}
+	iov := c.iov[:0]
+	from := 0
+	for i, cut := range c.cuts {
+		if cut > from {
+			iov = append(iov, c.wbuf[from:cut])
+		}
+		iov = append(iov, c.refs[i])
+		from = cut
+	}
+	if from < len(c.wbuf) {
+		iov = append(iov, c.wbuf[from:])
+	}
+	c.iov = iov
+	_, err := c.iov.WriteTo(c.nc) // consumes c.iov's elements, not the buffers
+	clear(iov)                    // keep no reference to batches once written
+	clear(c.refs)
+	c.iov = iov[:0]
+	return err
 }
 
 // callHandler turns an asynchronous answer into a synchronous one.

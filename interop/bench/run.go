@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"sync"
+	"syscall"
 	"time"
 )
 
@@ -47,6 +49,10 @@ type Result struct {
 	P999Ns int64 `json:"p999_ns,omitempty"`
 	MaxNs  int64 `json:"max_ns,omitempty"`
 
+	// SetupCPUNs is the process's CPU time (user and system) once the payloads were made,
+	// before the client is created: not the client's, and subtracted from its CPU time.
+	SetupCPUNs int64 `json:"setup_cpu_ns,omitempty"`
+
 	// Filled by benchrun from the client process and the sink.
 	UserCPUNs   int64 `json:"user_cpu_ns,omitempty"`
 	SysCPUNs    int64 `json:"sys_cpu_ns,omitempty"`
@@ -55,6 +61,15 @@ type Result struct {
 	// SinkIdempotentBatches counts the batches the sink received with a producer id.
 	SinkIdempotentBatches int64 `json:"sink_idempotent_batches,omitempty"`
 	SinkCPUNs             int64 `json:"sink_cpu_ns,omitempty"`
+}
+
+// processCPU returns the CPU time (user and system) this process has used so far, in ns.
+func processCPU() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
 // latencyWarmup is how many synchronous sends precede the measured ones of a latency run.
@@ -79,6 +94,10 @@ func Run(ctx context.Context, name string, brokers []string, s Scenario) Result 
 	if err != nil {
 		return fail(err)
 	}
+	// The payloads first, so that making them (160 MiB of text for 10 KiB values) is not
+	// counted as the client's CPU time.
+	p := NewPayloads(s)
+	res.SetupCPUNs = processCPU()
 	counters := NewCounters()
 	cl, err := factory(Options{Brokers: brokers, Scenario: s, Counters: counters})
 	if errors.Is(err, ErrUnavailable) {
@@ -95,7 +114,6 @@ func Run(ctx context.Context, name string, brokers []string, s Scenario) Result 
 			res.Error = fmt.Sprintf("close: %v", err)
 		}
 	}()
-	p := NewPayloads(s)
 	if s.Latency {
 		return runLatency(ctx, cl, s, p, res)
 	}
@@ -144,17 +162,7 @@ func runThroughput(ctx context.Context, cl Client, s Scenario, p *Payloads, res 
 	if isBulk {
 		sent, sendErr = bulk.SendAll(ctx, s.Records, p)
 	} else {
-		for i := 0; i < s.Records; i++ {
-			if err := cl.Send(ctx, p.Key(i), p.Value(i)); err != nil {
-				// Not accepted: count it as failed, as SendAsync's callback would.
-				c.Fail(1, err)
-				if ctx.Err() != nil {
-					sendErr = err
-					break
-				}
-			}
-			sent++
-		}
+		sent, sendErr = sendConcurrently(ctx, cl, s, p, c)
 	}
 	res.EnqueueNs = time.Since(start).Nanoseconds()
 	flushErr := cl.Flush(ctx)
@@ -184,6 +192,39 @@ func runThroughput(ctx context.Context, cl Client, s Scenario, p *Payloads, res 
 		}
 	}
 	return res
+}
+
+// sendConcurrently sends s.Records records from s.Goroutines goroutines into cl, goroutine g
+// sending records g, g+G, g+2G, …, and returns how many it sent and the error that stopped
+// a goroutine early (ctx ended).
+func sendConcurrently(ctx context.Context, cl Client, s Scenario, p *Payloads, c *Counters) (int, error) {
+	g := max(s.Goroutines, 1)
+	sent := make([]int, g)
+	errs := make([]error, g)
+	var wg sync.WaitGroup
+	for w := range g {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < s.Records; i += g {
+				if err := cl.Send(ctx, p.Key(i), p.Value(i)); err != nil {
+					// Not accepted: count it as failed, as SendAsync's callback would.
+					c.Fail(1, err)
+					if ctx.Err() != nil {
+						errs[w] = err
+						return
+					}
+				}
+				sent[w]++
+			}
+		}()
+	}
+	wg.Wait()
+	total := 0
+	for _, n := range sent {
+		total += n
+	}
+	return total, errors.Join(errs...)
 }
 
 func runLatency(ctx context.Context, cl Client, s Scenario, p *Payloads, res Result) Result {

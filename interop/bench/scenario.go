@@ -48,6 +48,12 @@ type Scenario struct {
 	Latency bool `json:"latency"`
 	// Topic is the topic produced to; the sink creates it on first use.
 	Topic string `json:"topic"`
+	// Partitions is the topic's partition count; 0 leaves it to the sink (its -partitions).
+	// Set, the topic's name ends in ".pN", which the sink reads (sinkbroker.PartitionsOf).
+	Partitions int `json:"partitions,omitempty"`
+	// Goroutines is how many goroutines send at once, each its share of the records, into
+	// one client (0 or 1: the calling goroutine alone). Bulk clients ignore it.
+	Goroutines int `json:"goroutines,omitempty"`
 }
 
 // Defaults of the benchmark scenarios: the issue's settings.
@@ -93,6 +99,14 @@ func (s Scenario) WithDefaults() Scenario {
 	if s.Topic == "" {
 		s.Topic = "bench"
 	}
+	if s.Goroutines <= 0 {
+		s.Goroutines = 1
+	}
+	if s.Partitions > 0 {
+		if suffix := fmt.Sprintf(".p%d", s.Partitions); !strings.HasSuffix(s.Topic, suffix) {
+			s.Topic += suffix
+		}
+	}
 	return s
 }
 
@@ -104,14 +118,18 @@ func (s Scenario) Validate() error {
 	if s.Acks != "1" && s.Acks != "all" {
 		return fmt.Errorf("bench: acks %q: want 1 or all", s.Acks)
 	}
+	if s.Partitions < 0 || s.Partitions > 10000 {
+		return fmt.Errorf("bench: %d partitions: want 1 to 10000, or 0 for the sink's default", s.Partitions)
+	}
 	if s.Records <= 0 || s.ValueSize <= 0 || s.KeySize < 0 {
 		return fmt.Errorf("bench: records %d, value size %d, key size %d: must be positive", s.Records, s.ValueSize, s.KeySize)
 	}
 	return nil
 }
 
-// Name is the scenario's label in the table, e.g. "100B nokey acks=1 lz4" or
-// "latency 100B nokey acks=1".
+// Name is the scenario's label in the table, e.g. "100B nokey acks=1 lz4",
+// "latency 100B nokey acks=1 none" or "100B key16 acks=1 none p1000 g8" (1,000 partitions,
+// 8 goroutines sending).
 func (s Scenario) Name() string {
 	var b strings.Builder
 	if s.Latency {
@@ -132,6 +150,12 @@ func (s Scenario) Name() string {
 		b.WriteString("+idem")
 	}
 	b.WriteString(" " + s.Codec)
+	if s.Partitions > 0 {
+		fmt.Fprintf(&b, " p%d", s.Partitions)
+	}
+	if s.Goroutines > 1 {
+		fmt.Fprintf(&b, " g%d", s.Goroutines)
+	}
 	return b.String()
 }
 

@@ -21,3 +21,16 @@ func TestPayloadsDoNotRepeatWithinABatch(t *testing.T) {
 		t.Fatal("null keys expected without a key size")
 	}
 }
+
+func TestScenarioPartitionsAndGoroutines(t *testing.T) {
+	s := Scenario{ValueSize: 100, KeySize: 16, Partitions: 1000, Goroutines: 8, Topic: "t"}.WithDefaults()
+	if got, want := s.Name(), "100B key16 acks=1 none p1000 g8"; got != want {
+		t.Fatalf("name %q, want %q", got, want)
+	}
+	if s.Topic != "t.p1000" || s.WithDefaults().Topic != "t.p1000" {
+		t.Fatalf("topic %q: want the .p1000 suffix once", s.Topic)
+	}
+	if err := (Scenario{Partitions: 10001}).WithDefaults().Validate(); err == nil {
+		t.Fatal("10001 partitions accepted")
+	}
+}

@@ -28,13 +28,14 @@ func (r Result) MBPerSec() float64 {
 	return acked / 1e6 / (float64(r.ElapsedNs) / 1e9)
 }
 
-// CPUPerRecord returns the client process's CPU time (user and system, whole process from
-// start to exit) per record sent, in ns.
+// CPUPerRecord returns the client process's CPU time (user and system, from the client's
+// creation to the process's exit: the payloads made before are left out) per record sent,
+// in ns.
 func (r Result) CPUPerRecord() float64 {
 	if r.Records == 0 {
 		return 0
 	}
-	return float64(r.UserCPUNs+r.SysCPUNs) / float64(r.Records)
+	return float64(r.UserCPUNs+r.SysCPUNs-r.SetupCPUNs) / float64(r.Records)
 }
 
 // AllocsPerRecord returns the Go heap allocations of the measured phase per record sent.

@@ -7,8 +7,8 @@
 // It uses gregor's wire package for every message. On the Produce path it decodes only what
 // the answer needs — header, topics, partitions and the record count at byte 57 of each
 // RecordBatch — and reuses all its buffers, so a connection costs no allocation per request.
-// Topics are created on first mention with [Config.Partitions] partitions, led round-robin
-// by the brokers; each partition keeps an offset counter so offsets increase as on Kafka.
+// Topics are created on first mention with [Config.Partitions] partitions (or N, for a name
+// ending in ".pN": see [PartitionsOf]), led round-robin by the brokers; each partition keeps an offset counter so offsets increase as on Kafka.
 package sinkbroker
 
 import (
@@ -16,6 +16,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -235,8 +237,9 @@ func (c *Cluster) topicByName(name string) *topic {
 	if t = c.topics[name]; t != nil {
 		return t
 	}
-	t = &topic{name: name, offsets: make([]paddedCounter, c.cfg.Partitions)}
-	for p := range int32(c.cfg.Partitions) {
+	n := PartitionsOf(name, c.cfg.Partitions)
+	t = &topic{name: name, offsets: make([]paddedCounter, n)}
+	for p := range int32(n) {
 		l := c.leader(p)
 		t.meta = append(t.meta, wire.MetadataPartition{
 			PartitionIndex: p,
@@ -251,6 +254,24 @@ func (c *Cluster) topicByName(name string) *topic {
 	c.topics[name] = t
 	c.byID[t.id] = t
 	return t
+}
+
+// maxNamedPartitions bounds the partition count a topic name may ask for.
+const maxNamedPartitions = 10000
+
+// PartitionsOf returns the partition count of a new topic called name: N when the name ends
+// in ".pN" with N from 1 to 10000 (so that one sink serves scenarios of different partition
+// counts), else def.
+func PartitionsOf(name string, def int) int {
+	i := strings.LastIndex(name, ".p")
+	if i < 0 {
+		return def
+	}
+	n, err := strconv.Atoi(name[i+2:])
+	if err != nil || n < 1 || n > maxNamedPartitions {
+		return def
+	}
+	return n
 }
 
 // topicByNameBytes is topicByName for a name still in the request buffer; it allocates only

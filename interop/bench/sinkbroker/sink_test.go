@@ -322,3 +322,11 @@ func (t *trickle) Read(p []byte) (int, error) {
 	t.b = t.b[n:]
 	return n, nil
 }
+
+func TestPartitionsOf(t *testing.T) {
+	for name, want := range map[string]int{"t": 6, "t.p1000": 1000, "a.p1": 1, "t.p0": 6, "t.p10001": 6, "t.px": 6, "t.p-3": 6, "x.p2.p7": 7} {
+		if got := PartitionsOf(name, 6); got != want {
+			t.Errorf("PartitionsOf(%q) = %d, want %d", name, got, want)
+		}
+	}
+}

@@ -39,6 +39,8 @@ func main() {
 	flag.IntVar(&s.BufferBytes, "buffer-bytes", bench.DefaultBufferBytes, "buffer.memory in bytes")
 	flag.BoolVar(&s.Latency, "latency", false, "send one record at a time, each waiting for its ack, and report latency percentiles")
 	flag.StringVar(&s.Topic, "topic", "bench", "topic")
+	flag.IntVar(&s.Partitions, "partitions", 0, "the topic's partition count, asked of the sink by the topic name's .pN suffix (0: the sink's default)")
+	flag.IntVar(&s.Goroutines, "goroutines", 1, "goroutines sending at once")
 	run := flag.Int("run", 0, "run number, copied into the result")
 	timeout := flag.Duration("timeout", 5*time.Minute, "give up after this long")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")

@@ -9,6 +9,11 @@
 // A quick check takes well under two minutes:
 //
 //	go run ./cmd/benchrun -records 200000 -latency-records 2000 -runs 1
+//
+// The scenarios of issue 14 (every codec, 1 KiB and 10 KiB values, 1,000 partitions, 8 and
+// 64 goroutines sending, latency), gregor and franz-go only:
+//
+//	go run ./cmd/benchrun -set round2 -clients franz,gregor,gregor-ff -records 500000 -runs 3
 package main
 
 import (
@@ -64,7 +69,7 @@ func main() {
 	flag.IntVar(&o.latencyRecords, "latency-records", bench.DefaultLatencyRecords, "synchronous sends per latency run")
 	flag.IntVar(&o.runs, "runs", 3, "runs of every scenario and client; the table shows medians")
 	clients := flag.String("clients", strings.Join(bench.ClientNames(), ","), "comma-separated clients")
-	flag.StringVar(&o.set, "set", "headline", "scenarios: headline (100 B, null keys: acks=1 none/lz4/zstd, idempotent none, latency), full (every size, key, acks and codec, and latency), or custom (from -sizes, -keys, -acks, -codecs)")
+	flag.StringVar(&o.set, "set", "headline", "scenarios: headline (100 B, null keys: acks=1 none/lz4/zstd, idempotent none, latency), round2 (issue 14: 100 B with every codec, 1 KiB and 10 KiB values (-records/2 and /10 records), 1,000 partitions with 16-byte keys, 8 and 64 goroutines sending, latency), full (every size, key, acks and codec, and latency), or custom (from -sizes, -keys, -acks, -codecs)")
 	filter := flag.String("filter", "", "run only the scenarios whose name matches this regexp")
 	sizes := flag.String("sizes", "100,1024", "custom set: value sizes")
 	keys := flag.String("keys", "0,16", "custom set: key sizes (0 = null keys)")
@@ -174,6 +179,23 @@ func (o *options) scenarios() ([]bench.Scenario, error) {
 			out = append(out, tp(100, 0, "1", c))
 		}
 		out = append(out, tp(100, 0, "idem", "none"), lat("1"))
+	case "round2":
+		for _, c := range []string{"none", "lz4", "zstd", "snappy", "gzip"} {
+			out = append(out, tp(100, 0, "1", c))
+		}
+		// Larger values send fewer records, for about the same time per run.
+		kib, tenKiB := tp(1024, 0, "1", "none"), tp(10240, 0, "1", "none")
+		kib.Records, tenKiB.Records = max(o.records/2, 1), max(o.records/10, 1)
+		out = append(out, kib, tenKiB)
+		many := tp(100, 16, "1", "none")
+		many.Partitions = 1000
+		out = append(out, many)
+		for _, g := range []int{8, 64} {
+			s := tp(100, 0, "1", "none")
+			s.Goroutines = g
+			out = append(out, s)
+		}
+		out = append(out, lat("1"))
 	case "full":
 		for _, size := range []int{100, 1024} {
 			for _, key := range []int{0, 16} {
@@ -196,7 +218,7 @@ func (o *options) scenarios() ([]bench.Scenario, error) {
 			}
 		}
 	default:
-		return nil, fmt.Errorf("-set %q: want headline, full or custom", o.set)
+		return nil, fmt.Errorf("-set %q: want headline, round2, full or custom", o.set)
 	}
 	var kept []bench.Scenario
 	for _, s := range out {
@@ -290,6 +312,7 @@ func runClient(bin string, sk *sink, client string, s bench.Scenario, run int, t
 		"-codec", s.Codec, "-linger", s.Linger.String(), "-batch-bytes", strconv.Itoa(s.BatchBytes),
 		"-max-in-flight", strconv.Itoa(s.MaxInFlight), "-buffer-bytes", strconv.Itoa(s.BufferBytes),
 		"-latency=" + strconv.FormatBool(s.Latency), "-timeout", timeout.String(),
+		"-partitions", strconv.Itoa(s.Partitions), "-goroutines", strconv.Itoa(s.Goroutines),
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout+30*time.Second)
 	defer cancel()
@@ -346,7 +369,7 @@ func header(o options, took time.Duration) string {
 		}
 	}
 	return fmt.Sprintf("Command: `go run ./cmd/benchrun %s`  \nDate: %s; took %v  \nMachine: %s, %d CPUs, %s %s/%s  \n"+
-		"Settings: %d records per throughput run, %d per latency run, %d runs (medians shown), %d brokers, %d partitions, linger %v (latency runs %v), batch.size 1 MiB, max in flight 5, buffer.memory 32 MiB\n\n",
+		"Settings: %d records per throughput run, %d per latency run, %d runs (medians shown), %d brokers, %d partitions (pN: N), linger %v (latency runs %v), batch.size 1 MiB, max in flight 5, buffer.memory 32 MiB\n\n",
 		strings.Join(os.Args[1:], " "), time.Now().UTC().Format("2006-01-02 15:04 MST"), took.Round(time.Second),
 		cpu, runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH,
 		o.records, o.latencyRecords, o.runs, o.brokers, o.partitions, o.linger, o.latencyLinger)
