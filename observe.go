@@ -22,6 +22,10 @@ type Stats struct {
 	BatchesSent       int64
 	BatchBytes        int64
 	UncompressedBytes int64
+	// BatchesSplit counts batches that a broker refused as too large (MESSAGE_TOO_LARGE:
+	// message.max.bytes, or the topic's max.message.bytes) and that were split into smaller
+	// ones and sent again, as the Java client's batch-split-rate.
+	BatchesSplit int64
 	// Requests counts Produce requests written.
 	Requests int64
 	// AvgRecordsPerBatch and AvgBatchBytes describe the acknowledged batches.
@@ -85,7 +89,7 @@ type counters struct {
 	recordsSent, recordsFailed, recordsRetried atomic.Int64
 	batchesSent, batchBytes, uncompressedBytes atomic.Int64
 	requests, inFlight, metadataRefreshes      atomic.Int64
-	connErrors                                 atomic.Int64
+	connErrors, batchesSplit                   atomic.Int64
 }
 
 // latencyHist is a lock-free latency histogram with buckets a quarter of a power of two
@@ -164,6 +168,7 @@ func (p *Producer) Stats() Stats {
 		BatchesSent:       c.batchesSent.Load(),
 		BatchBytes:        c.batchBytes.Load(),
 		UncompressedBytes: c.uncompressedBytes.Load(),
+		BatchesSplit:      c.batchesSplit.Load(),
 		Requests:          c.requests.Load(),
 		BufferedBytes:     p.mem.used.Load(),
 		InFlightRequests:  c.inFlight.Load(),
