@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -212,5 +213,43 @@ func TestConnectionBackoffGrowth(t *testing.T) {
 	d.note("a", false)
 	if d.get("a") != 0 || d.get("b") != 1 {
 		t.Fatalf("after a success: a=%d b=%d, want 0 and 1", d.get("a"), d.get("b"))
+	}
+}
+
+// A topic not sent to for metadata.max.idle.ms is left out of metadata requests: deleted
+// on the cluster then, it is not created again by the producer's refreshes (kafkatest
+// creates a topic that a Metadata request names). A later send learns it again.
+func TestMetadataMaxIdleForgetsTopic(t *testing.T) {
+	testutil.CheckNoLeaks(t)
+	c := newCluster(t, kafkatest.SeedTopic("other", 1), kafkatest.SeedTopic("quiet", 1))
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), Linger: NoLinger,
+		MetadataMaxAge: 20 * time.Millisecond, MetadataMaxIdle: 300 * time.Millisecond})
+	ctx := ctxTimeout(t, 20*time.Second)
+	for _, topic := range []string{"other", "quiet"} {
+		if err := p.Send(ctx, Record{Topic: topic, Value: []byte("x")}).Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v, _ := p.topics.Load("quiet")
+	quiet := v.(*topicState)
+	waitFor(t, ctx, "the quiet topic to be left out of metadata", quiet.idle.Load)
+	if err := c.DeleteTopic("quiet"); err != nil {
+		t.Fatal(err)
+	}
+	// Refreshes go on (every 20 ms); none may name the quiet topic.
+	before := c.RequestCount(wire.KeyMetadata)
+	waitFor(t, ctx, "ten more metadata refreshes", func() bool { return c.RequestCount(wire.KeyMetadata) >= before+10 })
+	if slices.Contains(c.Topics(), "quiet") {
+		t.Fatal("the idle topic was asked for in metadata (and so created again)")
+	}
+	md, err := p.Send(ctx, Record{Topic: "quiet", Value: []byte("again")}).Get(ctx)
+	if err != nil {
+		t.Fatalf("send to the topic after it was forgotten: %v", err)
+	}
+	if recs := c.Records("quiet", md.Partition); len(recs) != 1 || string(recs[0].Value) != "again" {
+		t.Fatalf("the recreated topic holds %d records, want the one sent again", len(recs))
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

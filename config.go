@@ -86,6 +86,7 @@ const (
 	DefaultSendBufferBytes     = 128 << 10
 	DefaultReceiveBufferBytes  = 32 << 10
 	DefaultMetadataMaxAge      = 5 * time.Minute
+	DefaultMetadataMaxIdle     = 5 * time.Minute
 	DefaultConnectionsMaxIdle  = 9 * time.Minute
 	DefaultSetupTimeout        = 10 * time.Second
 	DefaultSetupTimeoutMax     = 30 * time.Second
@@ -197,6 +198,10 @@ type Config struct {
 	// MetadataMaxAge (metadata.max.age.ms) is how often metadata is refreshed even without
 	// errors. Default 5 min.
 	MetadataMaxAge time.Duration
+	// MetadataMaxIdle (metadata.max.idle.ms): a topic not sent to for this long, with no
+	// record of it waiting, is left out of metadata requests; a later send to it waits for
+	// its metadata again (up to MaxBlock), as for a first send. Default 5 min.
+	MetadataMaxIdle time.Duration
 	// ConnectionsMaxIdle (connections.max.idle.ms) closes connections idle that long.
 	// Default 9 min; -1 (as in Java) for never.
 	ConnectionsMaxIdle time.Duration
@@ -410,6 +415,12 @@ func (c Config) validate() (settings, error) {
 		}
 	}
 	switch {
+	case s.MetadataMaxIdle == 0:
+		s.MetadataMaxIdle = DefaultMetadataMaxIdle
+	case s.MetadataMaxIdle < 0:
+		return s, negativeError("metadata.max.idle.ms", s.MetadataMaxIdle, "")
+	}
+	switch {
 	case s.MetadataMaxAge == 0:
 		s.MetadataMaxAge = DefaultMetadataMaxAge
 	case s.MetadataMaxAge < 0:
@@ -575,6 +586,7 @@ var properties = map[string]propertySetter{
 	"send.buffer.bytes":    bufSetter(func(c *Config) *int { return &c.SendBufferBytes }),
 	"receive.buffer.bytes": bufSetter(func(c *Config) *int { return &c.ReceiveBufferBytes }),
 	"metadata.max.age.ms":  msSetter(func(c *Config) *time.Duration { return &c.MetadataMaxAge }, false),
+	"metadata.max.idle.ms": msSetter(func(c *Config) *time.Duration { return &c.MetadataMaxIdle }, false),
 	"connections.max.idle.ms": func(c *Config, v string) error {
 		n, err := parseInt(v, -1, math.MaxInt64/int64(time.Millisecond))
 		c.ConnectionsMaxIdle = time.Duration(n) * time.Millisecond

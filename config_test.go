@@ -40,6 +40,7 @@ func TestConfigDefaults(t *testing.T) {
 		SetupTimeoutMax:     30 * time.Second,
 		ReconnectBackoff:    50 * time.Millisecond,
 		ReconnectBackoffMax: time.Second,
+		MetadataMaxIdle:     5 * time.Minute,
 	}
 	if s.BootstrapServers[0] != want.BootstrapServers[0] || s.ClientID != want.ClientID || s.Acks != want.Acks ||
 		s.BufferMemory != want.BufferMemory || s.Retries != want.Retries || s.RetryBackoff != want.RetryBackoff ||
@@ -50,7 +51,8 @@ func TestConfigDefaults(t *testing.T) {
 		s.ReceiveBufferBytes != want.ReceiveBufferBytes || s.MetadataMaxAge != want.MetadataMaxAge ||
 		s.ConnectionsMaxIdle != want.ConnectionsMaxIdle || s.TransactionTimeout != want.TransactionTimeout ||
 		s.SetupTimeout != want.SetupTimeout || s.SetupTimeoutMax != want.SetupTimeoutMax ||
-		s.ReconnectBackoff != want.ReconnectBackoff || s.ReconnectBackoffMax != want.ReconnectBackoffMax {
+		s.ReconnectBackoff != want.ReconnectBackoff || s.ReconnectBackoffMax != want.ReconnectBackoffMax ||
+		s.MetadataMaxIdle != want.MetadataMaxIdle {
 		t.Errorf("defaults:\n got %+v\nwant %+v", s.Config, want)
 	}
 	if !s.idempotent {
@@ -81,6 +83,7 @@ func TestConfigProperties(t *testing.T) {
 		"send.buffer.bytes":                      "-1",
 		"receive.buffer.bytes":                   "65536",
 		"metadata.max.age.ms":                    "1000",
+		"metadata.max.idle.ms":                   "7000",
 		"connections.max.idle.ms":                "60000",
 		"socket.connection.setup.timeout.ms":     "2000",
 		"socket.connection.setup.timeout.max.ms": "8000",
@@ -130,6 +133,7 @@ func TestConfigProperties(t *testing.T) {
 		{"send buf", s.SendBufferBytes, -1},
 		{"recv buf", s.ReceiveBufferBytes, 65536},
 		{"metadata age", s.MetadataMaxAge, time.Second},
+		{"metadata idle", s.MetadataMaxIdle, 7 * time.Second},
 		{"idle", s.ConnectionsMaxIdle, time.Minute},
 		{"setup timeout", s.SetupTimeout, 2 * time.Second},
 		{"setup timeout max", s.SetupTimeoutMax, 8 * time.Second},

@@ -15,6 +15,13 @@ import (
 // transaction: the bump waits for the transaction to end (bumpAtEnd), and the abort asks the
 // coordinator for it with InitProducerId; sending goes on meanwhile.
 type idempotence struct {
+	// boundary keeps a drain from spanning a change of producer id or epoch, or the end of a
+	// transaction: every collect holds it for reading from its look at the id and epoch to
+	// its last stamp; initialized and a transaction's end hold it for writing. Without it a
+	// collect that read the old epoch could stamp a batch of the next transaction with it
+	// (INVALID_PRODUCER_EPOCH), or send one before its partition joined that transaction.
+	// Order: boundary before mu, and before the transaction's mu.
+	boundary   sync.RWMutex
 	mu         sync.Mutex
 	pid        int64 // -1 until InitProducerId answered
 	epoch      int16
@@ -48,6 +55,8 @@ func (s *idempotence) wantsInit() bool {
 
 // initialized installs InitProducerId's answer.
 func (s *idempotence) initialized(pid int64, epoch int16) {
+	s.boundary.Lock()
+	defer s.boundary.Unlock()
 	s.mu.Lock()
 	s.pid, s.epoch, s.needInit, s.bumpWanted, s.bumpAtEnd = pid, epoch, false, false, false
 	s.mu.Unlock()

@@ -23,6 +23,30 @@ type topicState struct {
 	parts  atomic.Pointer[[]*partition]
 	err    atomic.Pointer[error] // a topic error that fails sends (authorization, invalid topic)
 	sticky atomic.Pointer[stickyState]
+	// lastUsed is when the topic was last sent to (clock ms), for metadata.max.idle.ms.
+	lastUsed atomic.Int64
+	// idle is set while the topic is left out of metadata requests (metadata.max.idle.ms);
+	// stale, once a send found it idle, until its metadata was fetched again.
+	idle, stale atomic.Bool
+}
+
+// wanted reports whether ts's metadata is still wanted at nowMs: it was sent to within
+// metadata.max.idle.ms, or a record of it waits for delivery.
+func (ts *topicState) wanted(nowMs int64, maxIdle time.Duration) bool {
+	if nowMs-ts.lastUsed.Load() < maxIdle.Milliseconds() {
+		return true
+	}
+	if parts := ts.parts.Load(); parts != nil {
+		for _, pa := range *parts {
+			pa.mu.Lock()
+			pending := pa.open != nil || len(pa.queue) > 0
+			pa.mu.Unlock()
+			if pending {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // notifier lets goroutines wait for the next event of some kind without a lost wake-up:
@@ -150,8 +174,17 @@ func (m *metadata) candidates() []string {
 // reports whether some topic is still unresolved (unknown, or a partition has no leader).
 func (m *metadata) fetch() (bool, error) {
 	var names []string
-	m.p.topics.Range(func(k, _ any) bool {
-		names = append(names, k.(string))
+	now := m.p.clock.nowMs()
+	m.p.topics.Range(func(k, v any) bool {
+		ts := v.(*topicState)
+		wanted := ts.wanted(now, m.p.cfg.MetadataMaxIdle)
+		if !wanted && !ts.idle.Load() {
+			m.p.logDebug("topic idle, leaving it out of metadata", "topic", ts.name, "metadata.max.idle.ms", m.p.cfg.MetadataMaxIdle)
+		}
+		ts.idle.Store(!wanted)
+		if wanted {
+			names = append(names, k.(string))
+		}
 		return true
 	})
 	req := &wire.MetadataRequest{AllowAutoTopicCreation: true, Topics: make([]wire.MetadataRequestTopic, len(names))}
@@ -267,6 +300,7 @@ func (m *metadata) apply(resp *wire.MetadataResponse) (unresolved bool) {
 			continue
 		}
 		ts.err.Store(nil)
+		ts.stale.Store(false)
 		id := t.TopicID
 		prevID := ts.id.Swap(&id)
 		if len(t.Partitions) == 0 {

@@ -2,6 +2,7 @@ package producer
 
 import (
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -111,5 +112,22 @@ func TestLatencyHistogram(t *testing.T) {
 	var empty latencyHist
 	if q := empty.percentiles(0.5); q[0] != 0 {
 		t.Errorf("empty histogram p50 %v", q[0])
+	}
+}
+
+func TestJoinHooks(t *testing.T) {
+	if JoinHooks() != nil || JoinHooks(nil, nil) != nil {
+		t.Fatal("JoinHooks of nothing is not nil")
+	}
+	var a, b atomic.Int64
+	one := batchCounter{&a}
+	if JoinHooks(nil, one) != Hooks(one) {
+		t.Fatal("JoinHooks of one hook does not return it")
+	}
+	j := JoinHooks(one, nil, batchCounter{&b})
+	j.OnBatchDone("t", 0, 1, 1, nil)
+	j.OnBatchDone("t", 0, 1, 1, nil)
+	if a.Load() != 2 || b.Load() != 2 {
+		t.Fatalf("members saw %d and %d batches, want 2 each", a.Load(), b.Load())
 	}
 }

@@ -333,10 +333,20 @@ func (p *Producer) PartitionsFor(ctx context.Context, topic string) ([]Partition
 func (p *Producer) topicParts(ctx context.Context, name string, want int32, deadline time.Time) (*topicState, []*partition, error) {
 	v, ok := p.topics.Load(name)
 	if !ok {
-		v, _ = p.topics.LoadOrStore(name, &topicState{name: name})
+		ts := &topicState{name: name}
+		ts.lastUsed.Store(p.clock.nowMs())
+		v, _ = p.topics.LoadOrStore(name, ts)
 	}
 	t := v.(*topicState)
-	if parts := t.parts.Load(); parts != nil && int(want) < len(*parts) {
+	if now := p.clock.nowMs(); t.lastUsed.Load() != now {
+		t.lastUsed.Store(now)
+	}
+	if t.idle.CompareAndSwap(true, false) {
+		// Left out of metadata for metadata.max.idle.ms: learn it again, as a new topic.
+		t.stale.Store(true)
+		p.meta.requestRefresh()
+	}
+	if parts := t.parts.Load(); parts != nil && int(want) < len(*parts) && !t.stale.Load() {
 		return t, *parts, nil
 	}
 	var timeout <-chan time.Time
@@ -348,7 +358,7 @@ func (p *Producer) topicParts(ctx context.Context, name string, want int32, dead
 	for {
 		updated := p.meta.updated.wait()
 		parts := t.parts.Load()
-		if parts != nil && int(want) < len(*parts) {
+		if parts != nil && int(want) < len(*parts) && !t.stale.Load() {
 			return t, *parts, nil
 		}
 		if e := t.err.Load(); e != nil {

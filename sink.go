@@ -199,6 +199,8 @@ func (s *sink) collect(call *produceCall, later func(time.Time)) bool {
 	var pid int64 = -1
 	var epoch int16 = -1
 	if p.cfg.idempotent {
+		p.idem.boundary.RLock()
+		defer p.idem.boundary.RUnlock()
 		perPartition = p.cfg.MaxInFlight
 		var ok bool
 		var fatal error

@@ -287,6 +287,8 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 			return err
 		}
 	}
+	p.idem.boundary.Lock() // no drain may look at txnAdded across the end
+	defer p.idem.boundary.Unlock()
 	t.mu.Lock()
 	for _, pa := range t.inTxn {
 		pa.txnAdded.Store(false)

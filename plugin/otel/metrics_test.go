@@ -233,11 +233,11 @@ func (h *recordingHooks) OnBatchDone(string, int32, int, int, error)          { 
 func (h *recordingHooks) OnRecordDone(producer.RecordMetadata, error)         { h.add("record") }
 
 func TestJoinHooks(t *testing.T) {
-	if JoinHooks() != nil || JoinHooks(nil) != nil {
+	if producer.JoinHooks() != nil || producer.JoinHooks(nil) != nil {
 		t.Error("JoinHooks of nothing is not nil")
 	}
 	one := &recordingHooks{}
-	if JoinHooks(one, nil) != producer.Hooks(one) {
+	if producer.JoinHooks(one, nil) != producer.Hooks(one) {
 		t.Error("JoinHooks of one hook does not return it")
 	}
 	c := newCluster(t, kafkatest.SeedTopic("joined", 1))
@@ -248,7 +248,7 @@ func TestJoinHooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	two := &recordingHooks{}
-	p := newProducer(t, producer.Config{BootstrapServers: c.Addrs(), Hooks: JoinHooks(one, m, two)})
+	p := newProducer(t, producer.Config{BootstrapServers: c.Addrs(), Hooks: producer.JoinHooks(one, m, two)})
 	const n = 4
 	for range n {
 		if err := p.Send(ctx, producer.Record{Topic: "joined", Value: []byte("x")}).Wait(ctx); err != nil {
@@ -267,7 +267,7 @@ func TestJoinHooks(t *testing.T) {
 	if total(got["messaging.client.sent.messages"]) != n || total(got["gregor.producer.request.duration"]) != float64(requests) {
 		t.Errorf("the metrics saw %v", got)
 	}
-	JoinHooks(one, two).OnBrokerDisconnect(1, "x:1", nil)
+	producer.JoinHooks(one, two).OnBrokerDisconnect(1, "x:1", nil)
 	for i, h := range []*recordingHooks{one, two} {
 		h.mu.Lock()
 		if h.events["disconnect"] != 1 {

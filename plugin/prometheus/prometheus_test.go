@@ -355,11 +355,11 @@ func (h *recordingHooks) OnBatchDone(string, int32, int, int, error)          { 
 func (h *recordingHooks) OnRecordDone(producer.RecordMetadata, error)         { h.add("record") }
 
 func TestJoinHooks(t *testing.T) {
-	if JoinHooks() != nil || JoinHooks(nil, nil) != nil {
+	if producer.JoinHooks() != nil || producer.JoinHooks(nil, nil) != nil {
 		t.Error("JoinHooks of nothing is not nil")
 	}
 	one := &recordingHooks{}
-	if JoinHooks(nil, one) != producer.Hooks(one) {
+	if producer.JoinHooks(nil, one) != producer.Hooks(one) {
 		t.Error("JoinHooks of one hook does not return it")
 	}
 	// Both members of a join see every event of a real producer.
@@ -367,7 +367,7 @@ func TestJoinHooks(t *testing.T) {
 	ctx := ctxTimeout(t, 30*time.Second)
 	m, reg := newMetrics(t, Options{})
 	two := &recordingHooks{}
-	p := newProducer(t, producer.Config{BootstrapServers: c.Addrs(), Hooks: JoinHooks(m, nil, one, two)})
+	p := newProducer(t, producer.Config{BootstrapServers: c.Addrs(), Hooks: producer.JoinHooks(m, nil, one, two)})
 	const n = 5
 	for range n {
 		if err := p.Send(ctx, producer.Record{Topic: "joined", Value: []byte("x")}).Wait(ctx); err != nil {
@@ -386,7 +386,7 @@ func TestJoinHooks(t *testing.T) {
 		t.Errorf("the metrics saw %v requests, want %d", v, requests)
 	}
 	// Events outside a producer reach each member, in order.
-	j := JoinHooks(one, two)
+	j := producer.JoinHooks(one, two)
 	j.OnBrokerDisconnect(1, "x:1", nil)
 	for i, h := range []*recordingHooks{one, two} {
 		h.mu.Lock()
