@@ -83,8 +83,11 @@ type metadata struct {
 
 	// Owned by the metadata goroutine.
 	conn    *conn.Conn
-	brokers map[int32]string
+	brokers map[int32]string // the brokers to ask; empty before the first answer and after a rebootstrap
 	fails   int
+	// failingSince is when metadata requests began to go unanswered, zero while they are
+	// answered: metadata.recovery.rebootstrap.trigger.ms counts from it.
+	failingSince time.Time
 }
 
 func newMetadata(p *Producer) *metadata {
@@ -159,15 +162,59 @@ func (m *metadata) run() {
 	}
 }
 
-// candidates returns the addresses to ask for metadata: known brokers first (in random
-// order, to spread load), then the bootstrap servers.
+// candidates returns the addresses to ask for metadata: the known brokers, in random order
+// to spread load; before the first answer and after a rebootstrap, the bootstrap servers.
 func (m *metadata) candidates() []string {
-	out := make([]string, 0, len(m.brokers)+len(m.p.cfg.BootstrapServers))
+	if len(m.brokers) == 0 {
+		return m.p.cfg.BootstrapServers
+	}
+	out := make([]string, 0, len(m.brokers))
 	for _, a := range m.brokers {
 		out = append(out, a)
 	}
 	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
-	return append(out, m.p.cfg.BootstrapServers...)
+	return out
+}
+
+// rebootstrap forgets the known brokers, so that metadata is asked of bootstrap.servers
+// again (metadata.recovery.strategy=rebootstrap, KIP-899 and KIP-1102): the brokers the
+// producer knew may all have been replaced by new ones, at new addresses. The sinks keep
+// their connections until the next answer names the brokers anew.
+func (m *metadata) rebootstrap(why string) {
+	m.p.logWarn("metadata goes back to bootstrap.servers (metadata.recovery.strategy=rebootstrap)",
+		"reason", why, "bootstrap.servers", m.p.cfg.BootstrapServers)
+	m.brokers = map[int32]string{}
+	if m.conn != nil {
+		m.conn.Close()
+		m.conn = nil
+	}
+	m.failingSince = time.Now() // the trigger counts again from here
+	m.p.stats.rebootstraps.Add(1)
+}
+
+// recovering reports whether metadata.recovery.strategy lets the producer rebootstrap now:
+// it is rebootstrap and known brokers are in use.
+func (m *metadata) recovering() bool {
+	return m.p.cfg.MetadataRecovery == Rebootstrap && len(m.brokers) > 0
+}
+
+// dialCandidate connects m.conn to the first candidate not tried yet in this fetch; it
+// reports whether it did.
+func (m *metadata) dialCandidate(tried map[string]bool, errs *[]error) bool {
+	for _, addr := range m.candidates() {
+		if tried[addr] {
+			continue
+		}
+		tried[addr] = true
+		c, err := m.p.dial(addr)
+		if err != nil {
+			*errs = append(*errs, err)
+			continue
+		}
+		m.conn = c
+		return true
+	}
+	return false
 }
 
 // fetch asks one broker for the metadata of every known topic and applies the answer. It
@@ -195,23 +242,20 @@ func (m *metadata) fetch() (bool, error) {
 	var errs []error
 	ok := false
 	tried := map[string]bool{}
+	if m.recovering() && !m.failingSince.IsZero() && time.Since(m.failingSince) >= m.p.cfg.RebootstrapTrigger {
+		m.rebootstrap(fmt.Sprintf("no metadata answer for %v (metadata.recovery.rebootstrap.trigger.ms)", m.p.cfg.RebootstrapTrigger))
+	}
+	reached := false // some broker accepted a connection in this fetch
 	for attempt := 0; attempt < 2 && !ok; attempt++ {
 		if m.conn == nil || m.conn.Err() != nil {
 			m.conn = nil
-			for _, addr := range m.candidates() {
-				if tried[addr] {
-					continue
-				}
-				tried[addr] = true
-				c, err := m.p.dial(addr)
-				if err != nil {
-					errs = append(errs, err)
-					continue
-				}
-				m.conn = c
-				break
+			reached = m.dialCandidate(tried, &errs) || reached
+			if m.conn == nil && !reached && m.recovering() {
+				m.rebootstrap("no known broker can be reached")
+				m.dialCandidate(tried, &errs)
 			}
 			if m.conn == nil {
+				m.failing()
 				return true, fmt.Errorf("no broker answered: %w", errors.Join(errs...))
 			}
 		}
@@ -227,12 +271,26 @@ func (m *metadata) fetch() (bool, error) {
 		ok = true
 	}
 	if !ok {
+		m.failing()
 		return true, errors.Join(errs...)
 	}
 	if resp.ErrorCode != 0 {
-		return true, wire.ErrorForCode(resp.ErrorCode)
+		m.failing()
+		err := wire.ErrorForCode(resp.ErrorCode)
+		if resp.ErrorCode == wire.ErrRebootstrapRequired.Code && m.recovering() {
+			m.rebootstrap("a broker answered REBOOTSTRAP_REQUIRED")
+		}
+		return true, err
 	}
+	m.failingSince = time.Time{}
 	return m.apply(&resp), nil
+}
+
+// failing notes a metadata request that got no answer.
+func (m *metadata) failing() {
+	if m.failingSince.IsZero() {
+		m.failingSince = time.Now()
+	}
 }
 
 // initProducerID asks for a producer id and epoch (InitProducerId, KIP-98). After an

@@ -41,6 +41,9 @@ type Stats struct {
 	// connections that died.
 	MetadataRefreshes int64
 	ConnectionErrors  int64
+	// Rebootstraps counts the times metadata went back to bootstrap.servers
+	// (metadata.recovery.strategy=rebootstrap).
+	Rebootstraps int64
 	// Brokers has the request latency of each broker the producer sent to, by node id.
 	Brokers map[int32]BrokerStats
 }
@@ -141,7 +144,7 @@ type counters struct {
 	recordsSent, recordsFailed, recordsRetried atomic.Int64
 	batchesSent, batchBytes, uncompressedBytes atomic.Int64
 	requests, inFlight, metadataRefreshes      atomic.Int64
-	connErrors, batchesSplit                   atomic.Int64
+	connErrors, batchesSplit, rebootstraps     atomic.Int64
 }
 
 // latencyHist is a lock-free latency histogram with buckets a quarter of a power of two
@@ -226,6 +229,7 @@ func (p *Producer) Stats() Stats {
 		InFlightRequests:  c.inFlight.Load(),
 		MetadataRefreshes: c.metadataRefreshes.Load(),
 		ConnectionErrors:  c.connErrors.Load(),
+		Rebootstraps:      c.rebootstraps.Load(),
 		CompressionRatio:  1,
 		Brokers:           map[int32]BrokerStats{},
 	}
