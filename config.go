@@ -249,6 +249,14 @@ type Config struct {
 	// [Rebootstrap], metadata goes back to bootstrap.servers once no known broker has answered
 	// a metadata request for this long, even if some of them accept connections. Default 300 s.
 	RebootstrapTrigger time.Duration
+	// ClientDNSLookup (client.dns.lookup): [UseAllDNSIPs] (the default) resolves a broker's
+	// name at each new connection and tries every address in order;
+	// [ResolveCanonicalBootstrapServersOnly] also replaces bootstrap servers by the canonical
+	// names of their addresses.
+	ClientDNSLookup DNSLookup
+	// Resolver looks up broker host names; nil means net.DefaultResolver. Go only: for
+	// service discovery, or a test that controls what names resolve to.
+	Resolver Resolver
 	// Partitioner (partitioner.class) chooses partitions. nil means the Java default:
 	// murmur2 for keyed records, uniform sticky (KIP-794) for the others;
 	// [RoundRobinPartitioner] spreads records one by one; or a [Partitioner] of your own.
@@ -469,6 +477,13 @@ func (c Config) validate() (settings, error) {
 		}
 	}
 	s.SetupTimeoutMax = max(s.SetupTimeoutMax, s.SetupTimeout)
+	switch s.ClientDNSLookup {
+	case "":
+		s.ClientDNSLookup = UseAllDNSIPs
+	case UseAllDNSIPs, ResolveCanonicalBootstrapServersOnly:
+	default:
+		return s, fmt.Errorf(`producer: client.dns.lookup: invalid value %q: want "use_all_dns_ips" or "resolve_canonical_bootstrap_servers_only" (UseAllDNSIPs, ResolveCanonicalBootstrapServersOnly)`, string(s.ClientDNSLookup))
+	}
 	switch s.MetadataRecovery {
 	case "":
 		s.MetadataRecovery = Rebootstrap
@@ -639,6 +654,14 @@ var properties = map[string]propertySetter{
 	"socket.connection.setup.timeout.max.ms": msSetter(func(c *Config) *time.Duration { return &c.SetupTimeoutMax }, false),
 	"reconnect.backoff.ms":                   msSetter(func(c *Config) *time.Duration { return &c.ReconnectBackoff }, true),
 	"reconnect.backoff.max.ms":               msSetter(func(c *Config) *time.Duration { return &c.ReconnectBackoffMax }, true),
+	"client.dns.lookup": func(c *Config, v string) error {
+		switch l := DNSLookup(strings.ToLower(v)); l {
+		case UseAllDNSIPs, ResolveCanonicalBootstrapServersOnly:
+			c.ClientDNSLookup = l
+			return nil
+		}
+		return errors.New("want use_all_dns_ips or resolve_canonical_bootstrap_servers_only")
+	},
 	"metadata.recovery.strategy": func(c *Config, v string) error {
 		switch r := MetadataRecovery(strings.ToLower(v)); r {
 		case Rebootstrap, NoRecovery:

@@ -43,6 +43,7 @@ func TestConfigDefaults(t *testing.T) {
 		MetadataMaxIdle:     5 * time.Minute,
 		MetadataRecovery:    Rebootstrap,
 		RebootstrapTrigger:  300 * time.Second,
+		ClientDNSLookup:     UseAllDNSIPs,
 	}
 	if s.BootstrapServers[0] != want.BootstrapServers[0] || s.ClientID != want.ClientID || s.Acks != want.Acks ||
 		s.BufferMemory != want.BufferMemory || s.Retries != want.Retries || s.RetryBackoff != want.RetryBackoff ||
@@ -55,7 +56,7 @@ func TestConfigDefaults(t *testing.T) {
 		s.SetupTimeout != want.SetupTimeout || s.SetupTimeoutMax != want.SetupTimeoutMax ||
 		s.ReconnectBackoff != want.ReconnectBackoff || s.ReconnectBackoffMax != want.ReconnectBackoffMax ||
 		s.MetadataMaxIdle != want.MetadataMaxIdle || s.MetadataRecovery != want.MetadataRecovery ||
-		s.RebootstrapTrigger != want.RebootstrapTrigger {
+		s.RebootstrapTrigger != want.RebootstrapTrigger || s.ClientDNSLookup != want.ClientDNSLookup {
 		t.Errorf("defaults:\n got %+v\nwant %+v", s.Config, want)
 	}
 	if !s.idempotent {
@@ -93,6 +94,7 @@ func TestConfigProperties(t *testing.T) {
 		"reconnect.backoff.ms":                     "0",
 		"reconnect.backoff.max.ms":                 "3000",
 		"metadata.recovery.strategy":               "NONE",
+		"client.dns.lookup":                        "resolve_canonical_bootstrap_servers_only",
 		"metadata.recovery.rebootstrap.trigger.ms": "4000",
 		"partitioner.class":                        "org.apache.kafka.clients.producer.RoundRobinPartitioner",
 		"partitioner.ignore.keys":                  "true",
@@ -145,6 +147,7 @@ func TestConfigProperties(t *testing.T) {
 		{"reconnect backoff", s.ReconnectBackoff, time.Duration(0)},
 		{"reconnect backoff max", s.ReconnectBackoffMax, 3 * time.Second},
 		{"metadata recovery", s.MetadataRecovery, NoRecovery},
+		{"dns lookup", s.ClientDNSLookup, ResolveCanonicalBootstrapServersOnly},
 		{"rebootstrap trigger", s.RebootstrapTrigger, 4 * time.Second},
 		{"partitioner", s.Partitioner != nil, true},
 		{"ignore keys", s.PartitionerIgnoreKeys, true},
@@ -219,6 +222,7 @@ func TestConfigValidation(t *testing.T) {
 		"bad idempotence switch":   func(c *Config) { c.Idempotence = 7 },
 		"bad recovery strategy":    func(c *Config) { c.MetadataRecovery = "rebootstrap_now" },
 		"negative trigger":         func(c *Config) { c.RebootstrapTrigger = -1 },
+		"bad dns lookup":           func(c *Config) { c.ClientDNSLookup = "default" },
 	}
 	for name, mutate := range bad {
 		c := base()

@@ -166,7 +166,7 @@ func (m *metadata) run() {
 // to spread load; before the first answer and after a rebootstrap, the bootstrap servers.
 func (m *metadata) candidates() []string {
 	if len(m.brokers) == 0 {
-		return m.p.cfg.BootstrapServers
+		return m.p.bootstrapServers()
 	}
 	out := make([]string, 0, len(m.brokers))
 	for _, a := range m.brokers {
