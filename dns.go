@@ -57,11 +57,12 @@ func (p *Producer) dialTCP(ctx context.Context, network, addr string) (net.Conn,
 		return d.DialContext(ctx, network, addr)
 	}
 	ips, err := p.resolver().LookupHost(ctx, host)
-	if err != nil {
-		return nil, fmt.Errorf("resolving %s (client.dns.lookup=%s): %w", host, p.cfg.ClientDNSLookup, err)
+	if err == nil && len(ips) == 0 {
+		err = &net.DNSError{Err: "no addresses", Name: host, IsNotFound: true}
 	}
-	if len(ips) == 0 {
-		return nil, fmt.Errorf("resolving %s (client.dns.lookup=%s): no addresses", host, p.cfg.ClientDNSLookup)
+	if err != nil {
+		// As net.Dialer reports it, so that errors.As finds both *net.OpError and the cause.
+		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
 	}
 	var errs []error
 	for i, ip := range ips {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gregor-kafka/producer/internal/conn"
 	"github.com/gregor-kafka/producer/wire"
 )
 
@@ -29,6 +30,18 @@ var (
 	// from a callback or a hook: they wait for callbacks to run, and the callbacks' goroutine
 	// would be waiting for itself (Java's flush from a callback fails the same way).
 	ErrInCallback = errors.New("producer: called from a callback or hook, where it would wait for itself")
+)
+
+// Errors of connections to an address that is not a Kafka listener for the client's
+// security.protocol. A send that waits max.block.ms for metadata while the bootstrap
+// servers answer so fails with [ErrTimeout] and, as its cause, one of these.
+var (
+	// ErrNotKafka matches, with errors.Is, the error of a connection whose peer answered
+	// with something other than a Kafka response (an HTTP server, say).
+	ErrNotKafka = conn.ErrNotKafka
+	// ErrBrokerSpeaksTLS matches the error of a plaintext connection answered with TLS: the
+	// listener is SSL or SASL_SSL, and security.protocol should say so.
+	ErrBrokerSpeaksTLS = conn.ErrBrokerSpeaksTLS
 )
 
 // KafkaError is the type of the error codes brokers return, such as

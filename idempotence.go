@@ -85,6 +85,13 @@ func (s *idempotence) answered() bool {
 	return s.maybeBumpLocked()
 }
 
+// bumpPending reports whether an epoch bump was asked for and has not happened yet.
+func (s *idempotence) bumpPending() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bumpWanted || s.needInit
+}
+
 // requestBump asks for an epoch bump. It reports whether it happened at once.
 func (s *idempotence) requestBump() bool {
 	s.mu.Lock()

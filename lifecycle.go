@@ -228,7 +228,12 @@ func (p *Producer) attemptDone(b *batch, err error, retriable, moved bool) {
 		p.logDebug("retrying batch", "topic", topic, "partition", part, "attempt", attempts, "error", err)
 	}
 	if bump {
-		p.logWarn("producer epoch bump needed", "topic", topic, "partition", part, "error", err)
+		// Once per bump: the batches failing while it is pending need the same one.
+		if p.idem.bumpPending() {
+			p.logDebug("producer epoch bump needed", "topic", topic, "partition", part, "error", err)
+		} else {
+			p.logWarn("producer epoch bump needed", "topic", topic, "partition", part, "error", err)
+		}
 	}
 	if txnChanged {
 		p.txn.failUnsentBecause(failed)

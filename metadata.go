@@ -28,6 +28,9 @@ type topicState struct {
 	// idle is set while the topic is left out of metadata requests (metadata.max.idle.ms);
 	// stale, once a send found it idle, until its metadata was fetched again.
 	idle, stale atomic.Bool
+	// cause is why the last metadata answer did not resolve the topic (a retriable topic
+	// error, such as UNKNOWN_TOPIC_OR_PARTITION), for the error of a send that times out.
+	cause atomic.Pointer[error]
 }
 
 // wanted reports whether ts's metadata is still wanted at nowMs: it was sent to within
@@ -85,9 +88,22 @@ type metadata struct {
 	conn    *conn.Conn
 	brokers map[int32]string // the brokers to ask; empty before the first answer and after a rebootstrap
 	fails   int
+	dialed  bool // the last fetch attempted a connection (authBackoff refused none)
 	// failingSince is when metadata requests began to go unanswered, zero while they are
 	// answered: metadata.recovery.rebootstrap.trigger.ms counts from it.
 	failingSince time.Time
+
+	// lastErr is why the last fetch failed (no broker reachable, or none answered), nil
+	// after one succeeded: the cause a send that times out waiting for metadata reports.
+	lastErr atomic.Pointer[error]
+}
+
+// fetchError returns why the last metadata fetch failed, or nil.
+func (m *metadata) fetchError() error {
+	if e := m.lastErr.Load(); e != nil {
+		return *e
+	}
+	return nil
 }
 
 func newMetadata(p *Producer) *metadata {
@@ -140,9 +156,16 @@ func (m *metadata) run() {
 		}
 		timer.Stop()
 		unresolved, err := m.fetch()
+		if err != nil {
+			m.lastErr.Store(&err)
+		} else {
+			m.lastErr.Store(nil)
+		}
+		failed := "metadata refresh failed"
 		if err == nil && m.p.cfg.idempotent && m.p.txn == nil && m.p.idem.wantsInit() {
 			if err = m.initProducerID(); err != nil {
 				unresolved = true
+				failed = "InitProducerId failed"
 			}
 		}
 		m.updated.notify()
@@ -156,8 +179,12 @@ func (m *metadata) run() {
 			next = time.Now().Add(m.p.cfg.MetadataMaxAge)
 			earliest = time.Now().Add(m.p.backoff(1))
 		}
-		if err != nil {
-			m.p.logWarn("metadata refresh failed", "error", err)
+		switch {
+		case err == nil:
+		case m.dialed:
+			m.p.logWarn(failed, "error", err)
+		default: // no connection was attempted: the authentication backoff holds
+			m.p.logDebug(failed, "error", err)
 		}
 	}
 }
@@ -199,22 +226,31 @@ func (m *metadata) recovering() bool {
 }
 
 // dialCandidate connects m.conn to the first candidate not tried yet in this fetch; it
-// reports whether it did.
-func (m *metadata) dialCandidate(tried map[string]bool, errs *[]error) bool {
+// reports whether it did, and in held that the authentication backoff let it try none.
+func (m *metadata) dialCandidate(tried map[string]bool, errs *[]error) (connected, held bool) {
 	for _, addr := range m.candidates() {
 		if tried[addr] {
 			continue
 		}
 		tried[addr] = true
-		c, err := m.p.dial(addr)
+		c, attempted, err := m.p.connectBroker(m.nodeOf(addr), addr)
+		m.dialed = m.dialed || attempted
 		if err != nil {
+			if !attempted {
+				// The authentication backoff holds for every broker; its error is the one
+				// just met, unless nothing was attempted.
+				if len(*errs) == 0 {
+					*errs = append(*errs, err)
+				}
+				return false, true
+			}
 			*errs = append(*errs, err)
 			continue
 		}
 		m.conn = c
-		return true
+		return true, false
 	}
-	return false
+	return false, false
 }
 
 // fetch asks one broker for the metadata of every known topic and applies the answer. It
@@ -245,12 +281,16 @@ func (m *metadata) fetch() (bool, error) {
 	if m.recovering() && !m.failingSince.IsZero() && time.Since(m.failingSince) >= m.p.cfg.RebootstrapTrigger {
 		m.rebootstrap(fmt.Sprintf("no metadata answer for %v (metadata.recovery.rebootstrap.trigger.ms)", m.p.cfg.RebootstrapTrigger))
 	}
+	m.dialed = m.conn != nil
 	reached := false // some broker accepted a connection in this fetch
 	for attempt := 0; attempt < 2 && !ok; attempt++ {
-		if m.conn == nil || m.conn.Err() != nil {
-			m.conn = nil
-			reached = m.dialCandidate(tried, &errs) || reached
-			if m.conn == nil && !reached && m.recovering() {
+		if m.conn != nil && m.conn.Err() != nil {
+			m.lost(m.conn.Err())
+		}
+		if m.conn == nil {
+			connected, held := m.dialCandidate(tried, &errs)
+			reached = reached || connected
+			if m.conn == nil && !reached && !held && m.recovering() {
 				m.rebootstrap("no known broker can be reached")
 				m.dialCandidate(tried, &errs)
 			}
@@ -264,8 +304,7 @@ func (m *metadata) fetch() (bool, error) {
 		cancel()
 		if err != nil {
 			errs = append(errs, err)
-			m.conn.Close()
-			m.conn = nil
+			m.lost(err)
 			continue
 		}
 		ok = true
@@ -293,6 +332,27 @@ func (m *metadata) failing() {
 	}
 }
 
+// nodeOf returns the node id of the broker at addr, or -1 (a bootstrap server).
+func (m *metadata) nodeOf(addr string) int32 {
+	for id, a := range m.brokers {
+		if a == addr {
+			return id
+		}
+	}
+	return -1
+}
+
+// lost closes the metadata connection, which died of err, and counts it as the sinks count
+// theirs (Stats.ConnectionErrors, OnBrokerDisconnect).
+func (m *metadata) lost(err error) {
+	addr := m.conn.Addr()
+	m.conn.Close()
+	m.conn = nil
+	m.p.stats.connErrors.Add(1)
+	m.p.logDebug("metadata connection lost", "addr", addr, "error", err)
+	m.p.hookEvent(hookEvent{kind: evBrokerDisconnect, node: m.nodeOf(addr), addr: addr, err: err})
+}
+
 // initProducerID asks for a producer id and epoch (InitProducerId, KIP-98). After an
 // epoch overflow it passes the current id and epoch, so the broker bumps them (KIP-360).
 func (m *metadata) initProducerID() error {
@@ -309,8 +369,7 @@ func (m *metadata) initProducerID() error {
 	err := m.conn.Call(ctx, req, &resp)
 	cancel()
 	if err != nil {
-		m.conn.Close()
-		m.conn = nil
+		m.lost(err)
 		return fmt.Errorf("InitProducerId: %w", err)
 	}
 	if err := wire.ErrorForCode(resp.ErrorCode); err != nil {
@@ -351,6 +410,10 @@ func (m *metadata) apply(resp *wire.MetadataResponse) (unresolved bool) {
 			var ke *wire.Error
 			if errors.As(err, &ke) && ke.Retriable {
 				unresolved = true // not created yet, or leader election: try again
+				if ke.Code == wire.ErrUnknownTopicOrPartition.Code {
+					err = fmt.Errorf("%w (the topic does not exist and the brokers did not create it: auto.create.topics.enable is off?)", err)
+				}
+				ts.cause.Store(&err)
 				continue
 			}
 			e := error(&PartitionError{Topic: ts.name, Partition: -1, Err: err})
@@ -358,6 +421,7 @@ func (m *metadata) apply(resp *wire.MetadataResponse) (unresolved bool) {
 			continue
 		}
 		ts.err.Store(nil)
+		ts.cause.Store(nil)
 		ts.stale.Store(false)
 		id := t.TopicID
 		prevID := ts.id.Swap(&id)

@@ -12,7 +12,11 @@ import (
 type Stats struct {
 	// RecordsSent counts records acknowledged (with acks=0: written).
 	RecordsSent int64
-	// RecordsFailed counts records completed with an error.
+	// RecordsFailed counts every record whose send failed, whether at the call or later:
+	// records that Send, SendAsync or the typed front refused before enqueuing them (too
+	// large, invalid, a serializer error, buffer.memory full or metadata missing after
+	// max.block.ms, ctx ended, closed), and records enqueued that completed with an error.
+	// Only the latter reach OnBatchDone and OnRecordDone, which are about enqueued records.
 	RecordsFailed int64
 	// RecordsRetried counts records of batches sent again after a retriable error (a record
 	// retried twice counts twice).
@@ -37,8 +41,9 @@ type Stats struct {
 	// requests awaiting an answer.
 	BufferedBytes    int64
 	InFlightRequests int64
-	// MetadataRefreshes counts metadata answers applied; ConnectionErrors failed dials and
-	// connections that died.
+	// MetadataRefreshes counts metadata answers applied; ConnectionErrors failed connection
+	// attempts and connections that died, those of the metadata goroutine included (a dial
+	// the authentication backoff holds back is no attempt and is not counted).
 	MetadataRefreshes int64
 	ConnectionErrors  int64
 	// Rebootstraps counts the times metadata went back to bootstrap.servers
@@ -65,7 +70,9 @@ type BrokerStats struct {
 // then does not wait); Flush, CommitTransaction and AbortTransaction fail there with
 // [ErrInCallback].
 type Hooks interface {
-	// OnBrokerConnect is called after a dial to a broker, with its error if it failed.
+	// OnBrokerConnect is called after each connection attempt to a broker, for produce and
+	// metadata alike, with its error if it failed; node is -1 for a bootstrap server whose id
+	// is not known yet.
 	OnBrokerConnect(node int32, addr string, dialTime time.Duration, err error)
 	// OnBrokerDisconnect is called when a connection to a broker dies or is closed.
 	OnBrokerDisconnect(node int32, addr string, err error)

@@ -156,6 +156,7 @@ func (f *Future) Done() <-chan struct{} { return f.done }
 func (p *Producer) Send(ctx context.Context, rec Record) *Future {
 	f := &Future{done: make(chan struct{})}
 	if err := p.send(ctx, &rec, nil, f); err != nil {
+		p.stats.recordsFailed.Add(1)
 		f.err = err
 		f.md = RecordMetadata{Topic: rec.Topic, Partition: -1, Offset: -1}
 		close(f.done)
@@ -167,7 +168,8 @@ func (p *Producer) Send(ctx context.Context, rec Record) *Future {
 // record cannot be enqueued, SendAsync calls cb with the error before returning it, as the
 // Java client does; otherwise it returns nil and cb runs later. With a nil cb this is
 // fire-and-forget, the fastest mode: the record costs no allocation, and a failure to
-// deliver it is seen only in [Producer.Stats] (RecordsFailed).
+// deliver it is seen only in [Producer.Stats] (RecordsFailed, which also counts the records
+// SendAsync refused with an error).
 //
 // SendAsync is asynchronous about delivery, not about enqueuing: like Send, it blocks while
 // the topic's metadata is unknown (the first send to a topic) or buffer.memory is full, up
@@ -175,8 +177,11 @@ func (p *Producer) Send(ctx context.Context, rec Record) *Future {
 // such a send fail at once instead. ctx bounds only that wait.
 func (p *Producer) SendAsync(ctx context.Context, rec Record, cb Callback) error {
 	err := p.send(ctx, &rec, cb, nil)
-	if err != nil && cb != nil {
-		cb(RecordMetadata{Topic: rec.Topic, Partition: -1, Offset: -1}, err)
+	if err != nil {
+		p.stats.recordsFailed.Add(1)
+		if cb != nil {
+			cb(RecordMetadata{Topic: rec.Topic, Partition: -1, Offset: -1}, err)
+		}
 	}
 	return err
 }
@@ -368,23 +373,40 @@ func (p *Producer) topicParts(ctx context.Context, name string, want int32, dead
 			return t, nil, &PartitionError{Topic: name, Partition: -1, Err: err}
 		}
 		p.meta.requestRefresh()
-		missing := fmt.Sprintf("topic %q not present in metadata", name)
-		if parts != nil {
-			missing = fmt.Sprintf("partition %d not present in metadata of topic %q, which has %d", want, name, len(*parts))
-		}
 		if deadline.IsZero() {
-			return t, nil, fmt.Errorf("%w: %s and max.block.ms is 0", ErrTimeout, missing)
+			return t, nil, p.metadataTimeout(t, parts, want, "and max.block.ms is 0")
 		}
 		select {
 		case <-updated:
 		case <-timeout:
-			return t, nil, fmt.Errorf("%w: %s after max.block.ms (%v)", ErrTimeout, missing, p.cfg.MaxBlock)
+			return t, nil, p.metadataTimeout(t, parts, want, fmt.Sprintf("after max.block.ms (%v)", p.cfg.MaxBlock))
 		case <-ctx.Done():
 			return t, nil, ctx.Err()
 		case <-p.closing:
 			return t, nil, ErrClosed
 		}
 	}
+}
+
+// metadataTimeout is the error of a send that gave up waiting for the metadata of topic t
+// (or of its partition want, when parts are known): a [*PartitionError] for which
+// errors.Is(err, [ErrTimeout]) holds, carrying the last cause known (the last failed
+// metadata fetch: a connection refused, a host not found, a peer that is not a Kafka broker;
+// else the topic's error in the last answer, such as UNKNOWN_TOPIC_OR_PARTITION), which
+// errors.Is and errors.As see too.
+func (p *Producer) metadataTimeout(t *topicState, parts *[]*partition, want int32, when string) error {
+	what := "not present in metadata"
+	if parts != nil {
+		what = fmt.Sprintf("partition %d not present in metadata (the topic has %d)", want, len(*parts))
+	}
+	cause := p.meta.fetchError()
+	if c := t.cause.Load(); cause == nil && c != nil {
+		cause = *c
+	}
+	if cause == nil {
+		return &PartitionError{Topic: t.name, Partition: -1, Err: fmt.Errorf("%w: %s %s", ErrTimeout, what, when)}
+	}
+	return &PartitionError{Topic: t.name, Partition: -1, Err: fmt.Errorf("%w: %s %s; last error: %w", ErrTimeout, what, when, cause)}
 }
 
 // wakeLeader pokes the sink of pa's leader, if it has one.

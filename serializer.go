@@ -142,6 +142,7 @@ func (t *Typed[K, V]) Record(topic string, key K, value V, opts ...RecordOption)
 func (t *Typed[K, V]) Send(ctx context.Context, topic string, key K, value V, opts ...RecordOption) *Future {
 	rec, err := t.Record(topic, key, value, opts...)
 	if err != nil {
+		t.p.stats.recordsFailed.Add(1)
 		return failedFuture(err)
 	}
 	return t.p.Send(ctx, rec)
@@ -152,6 +153,7 @@ func (t *Typed[K, V]) Send(ctx context.Context, topic string, key K, value V, op
 func (t *Typed[K, V]) SendAsync(ctx context.Context, topic string, key K, value V, cb Callback, opts ...RecordOption) error {
 	rec, err := t.Record(topic, key, value, opts...)
 	if err != nil {
+		t.p.stats.recordsFailed.Add(1)
 		if cb != nil {
 			cb(RecordMetadata{Topic: topic, Partition: -1, Offset: -1}, err)
 		}

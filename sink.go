@@ -105,18 +105,41 @@ func (s *sink) ensureConn() (*conn.Conn, error) {
 		p.logWarn("connection to broker lost", "node", s.node, "addr", addr, "error", err)
 		p.hookEvent(hookEvent{kind: evBrokerDisconnect, node: s.node, addr: addr, err: err})
 	}
-	start := time.Now()
-	c, err := p.dial(addr)
-	p.hookEvent(hookEvent{kind: evBrokerConnect, node: s.node, addr: addr, d: time.Since(start), err: err})
+	c, attempted, err := p.connectBroker(s.node, addr)
 	if err != nil {
-		p.stats.connErrors.Add(1)
-		p.logWarn("connecting to broker failed", "node", s.node, "addr", addr, "error", err)
-		p.meta.requestRefresh()
+		if attempted {
+			p.meta.requestRefresh()
+		}
 		return nil, err
 	}
-	p.logDebug("connected to broker", "node", s.node, "addr", addr)
 	s.conn = c
 	return c, nil
+}
+
+// connectBroker dials a broker (node -1: a bootstrap server, whose id is not known) for a
+// sink or the metadata goroutine, and counts, logs and tells the hooks of the attempt: once
+// per real attempt. A dial the authentication backoff refuses here (authBackoff) was no
+// attempt: it returns the authentication error with attempted false, and nothing is counted
+// or logged. A failed attempt is logged at warn level when it is the first in a row to that
+// address (or says something new), at debug level while it repeats.
+func (p *Producer) connectBroker(node int32, addr string) (c *conn.Conn, attempted bool, err error) {
+	if err := p.authBackoff(); err != nil {
+		return nil, false, err
+	}
+	start := time.Now()
+	c, err = p.dialNow(addr)
+	p.hookEvent(hookEvent{kind: evBrokerConnect, node: node, addr: addr, d: time.Since(start), err: err})
+	if err != nil {
+		p.stats.connErrors.Add(1)
+		if p.dialFails.firstOrNew(addr, err) {
+			p.logWarn("connecting to broker failed", "node", node, "addr", addr, "error", err)
+		} else {
+			p.logDebug("connecting to broker failed again", "node", node, "addr", addr, "error", err)
+		}
+		return nil, true, err
+	}
+	p.logDebug("connected to broker", "node", node, "addr", addr)
+	return c, true, nil
 }
 
 // drain sends what is ready, as long as in-flight slots are free. It returns when it
@@ -478,10 +501,26 @@ func growJitter(base, limit time.Duration, n int) time.Duration {
 }
 
 // dialFailures counts, per address, the connection set-ups that failed in a row, which
-// grow the next one's timeout (setupTimeout).
+// grow the next one's timeout (setupTimeout), and keeps the last failure's text, to log a
+// failure that repeats once.
 type dialFailures struct {
-	mu sync.Mutex
-	n  map[string]int
+	mu   sync.Mutex
+	n    map[string]int
+	last map[string]string
+}
+
+// firstOrNew reports whether err, a failed set-up to addr already noted, is the first in a
+// row or says something other than the one before, and keeps its text.
+func (d *dialFailures) firstOrNew(addr string, err error) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	msg := err.Error()
+	if d.last == nil {
+		d.last = map[string]string{}
+	}
+	news := d.n[addr] <= 1 || d.last[addr] != msg
+	d.last[addr] = msg
+	return news
 }
 
 func (d *dialFailures) get(addr string) int {
@@ -496,6 +535,7 @@ func (d *dialFailures) note(addr string, failed bool) {
 	switch {
 	case !failed:
 		delete(d.n, addr)
+		delete(d.last, addr)
 	case d.n == nil:
 		d.n = map[string]int{addr: 1}
 	case d.n[addr] < 32:
@@ -511,6 +551,11 @@ func (p *Producer) dial(addr string) (*conn.Conn, error) {
 	if err := p.authBackoff(); err != nil {
 		return nil, err
 	}
+	return p.dialNow(addr)
+}
+
+// dialNow is dial without the authentication backoff: a connection attempt.
+func (p *Producer) dialNow(addr string) (*conn.Conn, error) {
 	timeout := p.setupTimeout(p.dialFails.get(addr))
 	ctx, cancel := context.WithTimeout(p.ctx, timeout)
 	defer cancel()

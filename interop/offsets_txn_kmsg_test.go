@@ -1,10 +1,8 @@
 package interop
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
-	"reflect"
 	"testing"
 
 	"github.com/gregor-kafka/producer/wire"
@@ -17,41 +15,7 @@ import (
 // a value that re-encodes to them.
 
 func TestOffsetsTxnMatchKmsg(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	for _, p := range offsetsTxnPairs() {
-		t.Run(p.name, func(t *testing.T) {
-			for i := range 300 {
-				ours, theirs := p.gen(rng)
-				a, ok := wire.LookupAPI(ours.Key())
-				if !ok {
-					t.Fatalf("key %d not implemented", ours.Key())
-				}
-				for v := a.Min; v <= a.Max; v++ {
-					theirs.SetVersion(v)
-					want := theirs.AppendTo(nil)
-					got := ours.AppendTo(nil, v)
-					if !bytes.Equal(got, want) {
-						t.Fatalf("value %d v%d: %+v\n ours % x\nkmsg  % x", i, v, ours, got, want)
-					}
-					back := reflect.New(reflect.TypeOf(ours).Elem()).Interface().(wireMsg)
-					if err := back.Decode(want, v); err != nil {
-						t.Fatalf("value %d v%d: wire cannot decode kmsg bytes: %v", i, v, err)
-					}
-					if re := back.AppendTo(nil, v); !bytes.Equal(re, want) {
-						t.Fatalf("value %d v%d: kmsg bytes decode and re-encode to\n% x\nnot\n% x", i, v, re, want)
-					}
-					k := p.newKmsg()
-					k.SetVersion(v)
-					if err := k.ReadFrom(got); err != nil {
-						t.Fatalf("value %d v%d: kmsg cannot decode wire bytes: %v", i, v, err)
-					}
-					if re := k.AppendTo(nil); !bytes.Equal(re, got) {
-						t.Fatalf("value %d v%d: wire bytes read by kmsg re-encode to\n% x\nnot\n% x", i, v, re, got)
-					}
-				}
-			}
-		})
-	}
+	checkPairsMatchKmsg(t, rand.New(rand.NewPCG(5, 6)), offsetsTxnPairs())
 }
 
 // TestOffsetsTxnKmsgVersions checks that wire implements exactly the versions kmsg knows of

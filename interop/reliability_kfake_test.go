@@ -371,10 +371,20 @@ func consumeIdle(t *testing.T, addrs []string, topic string) []*kgo.Record {
 		t.Fatal(err)
 	}
 	defer cl.Close()
+	ends := endOffsets(t, cl, topic)
+	next := map[int32]int64{}
+	reached := func() bool {
+		for p, end := range ends {
+			if next[p] < end {
+				return false
+			}
+		}
+		return true
+	}
 	var out []*kgo.Record
-	start := time.Now()
-	deadline := start.Add(60 * time.Second)
-	for time.Now().Before(deadline) {
+	idle := 0
+	deadline := time.Now().Add(60 * time.Second)
+	for !reached() && time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		fs := cl.PollFetches(ctx)
 		cancel()
@@ -384,11 +394,58 @@ func consumeIdle(t *testing.T, addrs []string, topic string) []*kgo.Record {
 			}
 		})
 		recs := fs.Records()
-		if len(recs) == 0 && ctx.Err() != nil && (len(out) > 0 || time.Since(start) > 10*time.Second) {
-			return out
+		for _, r := range recs {
+			next[r.Partition] = max(next[r.Partition], r.Offset+1)
 		}
 		out = append(out, recs...)
+		// The end offsets count only data records here (no transactions), so reaching them
+		// is the end; ten idle seconds also end a read whose last records were lost.
+		if idle = idle + 1; len(recs) > 0 {
+			idle = 0
+		} else if idle >= 10 {
+			return out
+		}
 	}
-	t.Fatalf("%s: still reading after 60s", topic)
-	return nil
+	if !reached() {
+		t.Fatalf("%s: still reading after 60s", topic)
+	}
+	return out
+}
+
+// endOffsets returns the end offset (high watermark) of every partition of topic.
+func endOffsets(t *testing.T, cl *kgo.Client, topic string) map[int32]int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	mreq := kmsg.NewPtrMetadataRequest()
+	mt := kmsg.NewMetadataRequestTopic()
+	mt.Topic = kmsg.StringPtr(topic)
+	mreq.Topics = append(mreq.Topics, mt)
+	mresp, err := mreq.RequestWith(ctx, cl)
+	if err != nil || len(mresp.Topics) != 1 {
+		t.Fatalf("metadata of %s: %v", topic, err)
+	}
+	req := kmsg.NewPtrListOffsetsRequest()
+	rt := kmsg.NewListOffsetsRequestTopic()
+	rt.Topic = topic
+	for _, mp := range mresp.Topics[0].Partitions {
+		rp := kmsg.NewListOffsetsRequestTopicPartition()
+		rp.Partition, rp.Timestamp = mp.Partition, -1 // latest
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatalf("end offsets of %s: %v", topic, err)
+	}
+	ends := map[int32]int64{}
+	for _, tr := range resp.Topics {
+		for _, pr := range tr.Partitions {
+			if err := kerr.ErrorForCode(pr.ErrorCode); err != nil {
+				t.Fatalf("end offset of %s-%d: %v", topic, pr.Partition, err)
+			}
+			ends[pr.Partition] = pr.Offset
+		}
+	}
+	return ends
 }

@@ -173,7 +173,8 @@ func TestPerfStopsWithoutMetadata(t *testing.T) {
 		t.Errorf("stdout %q", r.stdout)
 	}
 	for _, want := range []string{
-		`gregor perf: record failed: timed out: topic "absent"`,
+		`gregor perf: record failed: topic "absent": timed out: not present in metadata`,
+		"auto.create.topics.enable is off?", // the cause
 		"gregor perf: stopped sending after 1 of 1000 records: the next would fail the same way",
 		"gregor perf: 1 record failed",
 	} {

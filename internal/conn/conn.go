@@ -7,8 +7,10 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"sync"
@@ -23,6 +25,14 @@ var ErrClosed = errors.New("conn: connection closed")
 // ErrRequestTimeout is the error of requests whose answer did not come within the request
 // timeout; the connection is closed with them, since later answers cannot be trusted.
 var ErrRequestTimeout = errors.New("conn: request timed out")
+
+// ErrNotKafka is the error of a connection whose peer answered with bytes that are not a
+// Kafka response (an HTTP server, say).
+var ErrNotKafka = errors.New("not a Kafka broker")
+
+// ErrBrokerSpeaksTLS is the error of a plaintext connection whose peer answered with a TLS
+// record (an alert, or a handshake): the listener is SSL or SASL_SSL.
+var ErrBrokerSpeaksTLS = errors.New("the broker port speaks TLS (security.protocol?)")
 
 // Options configure a connection.
 type Options struct {
@@ -127,6 +137,9 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 	go c.readLoop()
 	if err := c.negotiate(ctx); err != nil {
 		c.Close()
+		if pe := (*peerError)(nil); errors.As(err, &pe) {
+			return nil, pe
+		}
 		if ae := tlsAuthError(addr, err); opts.TLS != nil && ae != nil {
 			return nil, ae
 		}
@@ -380,7 +393,14 @@ func (c *Conn) readLoop() {
 	defer close(c.readerDone)
 	br := bufio.NewReaderSize(c.nc, 64<<10)
 	var buf []byte
-	for {
+	for first := true; ; first = false {
+		if first {
+			// What answers the first request tells a Kafka broker from something else.
+			if err := c.checkFirstBytes(br); err != nil {
+				c.die(err)
+				return
+			}
+		}
 		frame, err := wire.ReadFrame(br, buf, c.opts.MaxResponseSize)
 		if err != nil {
 			var ne net.Error
@@ -421,6 +441,9 @@ func (c *Conn) readLoop() {
 		}
 		if err == nil && id != p.corr {
 			err = fmt.Errorf("conn: %s answered correlation id %d, expected %d", c.addr, id, p.corr)
+			if first {
+				err = &peerError{fmt.Sprintf("conn: %s: %v: it answered correlation id %d to the first request", c.addr, ErrNotKafka, id), ErrNotKafka}
+			}
 		}
 		if err != nil {
 			p.h.HandleResponse(nil, err)
@@ -433,3 +456,38 @@ func (c *Conn) readLoop() {
 		}
 	}
 }
+
+// checkFirstBytes looks at the first bytes of the peer's first answer, before they are read
+// as a frame: a TLS record (an alert, or a handshake: 0x15 or 0x16, then version 3.x) means a
+// TLS listener met by a plaintext client; "HTTP" an HTTP server; a size no Kafka answer has,
+// or a connection closed before any byte, perhaps a listener for another security.protocol
+// (Go's TLS servers close without an alert). It returns
+// nil when the bytes may start a Kafka response, or when reading them failed otherwise (the
+// frame read then meets the same failure).
+func (c *Conn) checkFirstBytes(br *bufio.Reader) error {
+	hdr, err := br.Peek(4)
+	switch {
+	case len(hdr) >= 2 && (hdr[0] == 0x15 || hdr[0] == 0x16) && hdr[1] == 0x03:
+		return &peerError{fmt.Sprintf("conn: %s: %v: it answered with a TLS record", c.addr, ErrBrokerSpeaksTLS), ErrBrokerSpeaksTLS}
+	case len(hdr) >= 4 && string(hdr) == "HTTP":
+		return &peerError{fmt.Sprintf("conn: %s: %v: it answered HTTP", c.addr, ErrNotKafka), ErrNotKafka}
+	case len(hdr) == 4:
+		if n := int32(binary.BigEndian.Uint32(hdr)); n < 4 || int(n) > c.opts.MaxResponseSize {
+			return &peerError{fmt.Sprintf("conn: %s: %v: its answer starts with %q, not a frame size", c.addr, ErrNotKafka, hdr), ErrNotKafka}
+		}
+	case errors.Is(err, io.EOF) && len(hdr) == 0:
+		// A Kafka broker may do this too (max.connections.per.ip, shutting down): a hint only.
+		return &peerError{fmt.Sprintf("conn: %s closed the connection without answering (a listener for another security.protocol, or not a Kafka broker?)", c.addr), err}
+	}
+	return nil
+}
+
+// peerError says what the peer's first answer, or its absence, tells of it. Dial returns it
+// as it is: it names the address.
+type peerError struct {
+	msg   string
+	cause error // ErrNotKafka, ErrBrokerSpeaksTLS or io.EOF
+}
+
+func (e *peerError) Error() string { return e.msg }
+func (e *peerError) Unwrap() error { return e.cause }
