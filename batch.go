@@ -2,6 +2,7 @@ package producer
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,6 +51,11 @@ type batch struct {
 	pid          int64
 	epoch        int16
 	baseSeq      int32
+
+	// splitPart marks a piece of a split batch other than its last (see splitBatch): its
+	// completion does not count in the partition's completed, which counts the batches
+	// sealed; the last piece, completed after the others, counts for the batch split.
+	splitPart bool
 
 	// Results, written by the response handler before the batch is done.
 	err           error
@@ -194,6 +200,68 @@ func (p *Producer) recycle(b *batch) {
 	clear(b.comps)
 	*b = batch{comps: b.comps[:0]}
 	p.batches.Put(b)
+}
+
+// cutBatch builds the batches that b, refused by the broker as too large, is split into
+// (splitBatch): its records, decoded from b.buf, re-encoded in order into batches that
+// each hold about half of b's record bytes (at least one record), so that repeated splits
+// reach any limit; b's completions follow their records, re-indexed. A numbered b (idempotence) hands
+// its sequence range on: each piece is numbered from b's base sequence plus the records
+// before it, so the batches after b keep their numbers. b is not changed.
+func (p *Producer) cutBatch(b *batch) ([]*batch, error) {
+	h := wire.BatchHeader{NumRecords: b.count, LastOffsetDelta: b.count - 1}
+	recs, err := wire.DecodeRecords(nil, &h, b.buf[wire.RecordBatchHeaderSize:])
+	if err != nil {
+		return nil, fmt.Errorf("decoding the records of a batch to split: %w", err)
+	}
+	sizes := make([]int, len(recs))
+	total := 0
+	for i := range recs {
+		r := &recs[i]
+		sizes[i] = wire.RecordSize(0, 0, r.Key, r.Value, r.Headers)
+		total += sizes[i]
+	}
+	target := total / 2
+	numbered := p.cfg.idempotent && b.stamped
+	var pieces []*batch
+	ci := 0 // b.comps[ci] is the next completion to hand on
+	for start := 0; start < len(recs); {
+		end, n := start+1, sizes[start]
+		for end < len(recs) && n+sizes[end] <= target {
+			n += sizes[end]
+			end++
+		}
+		// The pieces' buffers are counted in buffer.memory like any batch's, taken even
+		// above the limit (this runs where memory cannot be waited for); b's go back when it
+		// is recycled.
+		buf := p.mem.getNow(n + (end-start)*recordOverhead + wire.RecordBatchHeaderSize)
+		c := cap(buf)
+		q := p.newBatch(b.part, buf)
+		q.created, q.attempts = b.created, b.attempts
+		q.firstTs = b.firstTs + recs[start].TimestampDelta
+		q.maxTs = q.firstTs
+		for i := start; i < end; i++ {
+			r := &recs[i]
+			ts := b.firstTs + r.TimestampDelta
+			q.buf = wire.AppendRecord(q.buf, q.count, ts-q.firstTs, r.Key, r.Value, r.Headers)
+			q.count++
+			q.maxTs = max(q.maxTs, ts)
+		}
+		p.mem.recount(c, cap(q.buf))
+		for ; ci < len(b.comps) && int(b.comps[ci].index) < end; ci++ {
+			c := b.comps[ci]
+			c.index -= int32(start)
+			q.comps = append(q.comps, c)
+		}
+		if numbered {
+			q.stamped, q.pid, q.epoch, q.baseSeq = true, b.pid, b.epoch, nextSequence(b.baseSeq, int32(start))
+		}
+		q.splitPart = true
+		pieces = append(pieces, q)
+		start = end
+	}
+	pieces[len(pieces)-1].splitPart = b.splitPart
+	return pieces, nil
 }
 
 // encode builds b.wireBuf: the records compressed when a codec is set, behind the 61

@@ -93,6 +93,26 @@ const (
 	DefaultReconnectBackoff    = 50 * time.Millisecond
 	DefaultReconnectBackoffMax = 1000 * time.Millisecond
 	DefaultTransactionTimeout  = 60 * time.Second
+	DefaultRebootstrapTrigger  = 300 * time.Second
+)
+
+// MetadataRecovery is metadata.recovery.strategy (KIP-899): what the producer does when the
+// brokers it knows from metadata can no longer give it metadata.
+type MetadataRecovery string
+
+// The values of metadata.recovery.strategy. The zero value is [Rebootstrap], Java 4.x's
+// default.
+const (
+	// Rebootstrap goes back to bootstrap.servers, forgetting the brokers it knew, when none
+	// of them can be reached (KIP-899), when none answered metadata for
+	// [Config.RebootstrapTrigger], or when a broker answers REBOOTSTRAP_REQUIRED (KIP-1102):
+	// a cluster whose brokers were all replaced is found again behind the bootstrap
+	// addresses, without a restart.
+	Rebootstrap MetadataRecovery = "rebootstrap"
+	// NoRecovery ("none") uses bootstrap.servers only until the first metadata answer, as
+	// the Java client before 3.8: a producer whose brokers were all replaced must be
+	// restarted.
+	NoRecovery MetadataRecovery = "none"
 )
 
 // Special values of [Config] fields. A field's zero value means the property's default, so
@@ -224,6 +244,21 @@ type Config struct {
 	// ReconnectBackoffMax (reconnect.backoff.max.ms) caps ReconnectBackoff's growth.
 	// Default 1 s; [NoBackoff] for 0.
 	ReconnectBackoffMax time.Duration
+	// MetadataRecovery (metadata.recovery.strategy): [Rebootstrap] (the default) or
+	// [NoRecovery]. See "When brokers are replaced, slow or gone" in the README.
+	MetadataRecovery MetadataRecovery
+	// RebootstrapTrigger (metadata.recovery.rebootstrap.trigger.ms, KIP-1102): with
+	// [Rebootstrap], metadata goes back to bootstrap.servers once no known broker has answered
+	// a metadata request for this long, even if some of them accept connections. Default 300 s.
+	RebootstrapTrigger time.Duration
+	// ClientDNSLookup (client.dns.lookup): [UseAllDNSIPs] (the default) resolves a broker's
+	// name at each new connection and tries every address in order;
+	// [ResolveCanonicalBootstrapServersOnly] also replaces bootstrap servers by the canonical
+	// names of their addresses.
+	ClientDNSLookup DNSLookup
+	// Resolver looks up broker host names; nil means net.DefaultResolver. Go only: for
+	// service discovery, or a test that controls what names resolve to.
+	Resolver Resolver
 	// Partitioner (partitioner.class) chooses partitions. nil means the Java default:
 	// murmur2 for keyed records, uniform sticky (KIP-794) for the others;
 	// [RoundRobinPartitioner] spreads records one by one; or a [Partitioner] of your own.
@@ -444,6 +479,26 @@ func (c Config) validate() (settings, error) {
 		}
 	}
 	s.SetupTimeoutMax = max(s.SetupTimeoutMax, s.SetupTimeout)
+	switch s.ClientDNSLookup {
+	case "":
+		s.ClientDNSLookup = UseAllDNSIPs
+	case UseAllDNSIPs, ResolveCanonicalBootstrapServersOnly:
+	default:
+		return s, fmt.Errorf(`producer: client.dns.lookup: invalid value %q: want "use_all_dns_ips" or "resolve_canonical_bootstrap_servers_only" (UseAllDNSIPs, ResolveCanonicalBootstrapServersOnly)`, string(s.ClientDNSLookup))
+	}
+	switch s.MetadataRecovery {
+	case "":
+		s.MetadataRecovery = Rebootstrap
+	case Rebootstrap, NoRecovery:
+	default:
+		return s, fmt.Errorf(`producer: metadata.recovery.strategy: invalid value %q: want "rebootstrap" or "none" (Rebootstrap, NoRecovery)`, string(s.MetadataRecovery))
+	}
+	switch {
+	case s.RebootstrapTrigger == 0:
+		s.RebootstrapTrigger = DefaultRebootstrapTrigger
+	case s.RebootstrapTrigger < 0:
+		return s, negativeError("metadata.recovery.rebootstrap.trigger.ms", s.RebootstrapTrigger, "")
+	}
 	switch {
 	case s.ConnectionsMaxIdle == 0:
 		s.ConnectionsMaxIdle = DefaultConnectionsMaxIdle
@@ -601,6 +656,23 @@ var properties = map[string]propertySetter{
 	"socket.connection.setup.timeout.max.ms": msSetter(func(c *Config) *time.Duration { return &c.SetupTimeoutMax }, false),
 	"reconnect.backoff.ms":                   msSetter(func(c *Config) *time.Duration { return &c.ReconnectBackoff }, true),
 	"reconnect.backoff.max.ms":               msSetter(func(c *Config) *time.Duration { return &c.ReconnectBackoffMax }, true),
+	"client.dns.lookup": func(c *Config, v string) error {
+		switch l := DNSLookup(strings.ToLower(v)); l {
+		case UseAllDNSIPs, ResolveCanonicalBootstrapServersOnly:
+			c.ClientDNSLookup = l
+			return nil
+		}
+		return errors.New("want use_all_dns_ips or resolve_canonical_bootstrap_servers_only")
+	},
+	"metadata.recovery.strategy": func(c *Config, v string) error {
+		switch r := MetadataRecovery(strings.ToLower(v)); r {
+		case Rebootstrap, NoRecovery:
+			c.MetadataRecovery = r
+			return nil
+		}
+		return errors.New("want rebootstrap or none")
+	},
+	"metadata.recovery.rebootstrap.trigger.ms": msSetter(func(c *Config) *time.Duration { return &c.RebootstrapTrigger }, false),
 	// Java's serializer classes, accepted so a Java configuration loads as it is. The
 	// Producer sends the bytes of Record.Key and Record.Value, so they change nothing;
 	// ConfigFromProperties names their Go counterparts.

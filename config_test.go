@@ -41,6 +41,9 @@ func TestConfigDefaults(t *testing.T) {
 		ReconnectBackoff:    50 * time.Millisecond,
 		ReconnectBackoffMax: time.Second,
 		MetadataMaxIdle:     5 * time.Minute,
+		MetadataRecovery:    Rebootstrap,
+		RebootstrapTrigger:  300 * time.Second,
+		ClientDNSLookup:     UseAllDNSIPs,
 	}
 	if s.BootstrapServers[0] != want.BootstrapServers[0] || s.ClientID != want.ClientID || s.Acks != want.Acks ||
 		s.BufferMemory != want.BufferMemory || s.Retries != want.Retries || s.RetryBackoff != want.RetryBackoff ||
@@ -52,7 +55,8 @@ func TestConfigDefaults(t *testing.T) {
 		s.ConnectionsMaxIdle != want.ConnectionsMaxIdle || s.TransactionTimeout != want.TransactionTimeout ||
 		s.SetupTimeout != want.SetupTimeout || s.SetupTimeoutMax != want.SetupTimeoutMax ||
 		s.ReconnectBackoff != want.ReconnectBackoff || s.ReconnectBackoffMax != want.ReconnectBackoffMax ||
-		s.MetadataMaxIdle != want.MetadataMaxIdle {
+		s.MetadataMaxIdle != want.MetadataMaxIdle || s.MetadataRecovery != want.MetadataRecovery ||
+		s.RebootstrapTrigger != want.RebootstrapTrigger || s.ClientDNSLookup != want.ClientDNSLookup {
 		t.Errorf("defaults:\n got %+v\nwant %+v", s.Config, want)
 	}
 	if !s.idempotent {
@@ -62,40 +66,43 @@ func TestConfigDefaults(t *testing.T) {
 
 func TestConfigProperties(t *testing.T) {
 	props := map[string]string{
-		"bootstrap.servers":                      "a:1, b:2",
-		"client.id":                              "svc",
-		"acks":                                   "1",
-		"buffer.memory":                          "1048576",
-		"compression.type":                       "zstd",
-		"compression.gzip.level":                 "9",
-		"compression.lz4.level":                  "12",
-		"compression.zstd.level":                 "7",
-		"retries":                                "0",
-		"retry.backoff.ms":                       "0",
-		"retry.backoff.max.ms":                   "2000",
-		"batch.size":                             "0",
-		"linger.ms":                              "0",
-		"max.in.flight.requests.per.connection":  "1",
-		"request.timeout.ms":                     "1000",
-		"delivery.timeout.ms":                    "5000",
-		"max.block.ms":                           "0",
-		"max.request.size":                       "2000000",
-		"send.buffer.bytes":                      "-1",
-		"receive.buffer.bytes":                   "65536",
-		"metadata.max.age.ms":                    "1000",
-		"metadata.max.idle.ms":                   "7000",
-		"connections.max.idle.ms":                "60000",
-		"socket.connection.setup.timeout.ms":     "2000",
-		"socket.connection.setup.timeout.max.ms": "8000",
-		"reconnect.backoff.ms":                   "0",
-		"reconnect.backoff.max.ms":               "3000",
-		"partitioner.class":                      "org.apache.kafka.clients.producer.RoundRobinPartitioner",
-		"partitioner.ignore.keys":                "true",
-		"enable.idempotence":                     "false",
-		"transactional.id":                       "",
-		"transaction.timeout.ms":                 "10000",
-		"key.serializer":                         "org.apache.kafka.common.serialization.StringSerializer",
-		"value.serializer":                       "ByteArraySerializer",
+		"bootstrap.servers":                        "a:1, b:2",
+		"client.id":                                "svc",
+		"acks":                                     "1",
+		"buffer.memory":                            "1048576",
+		"compression.type":                         "zstd",
+		"compression.gzip.level":                   "9",
+		"compression.lz4.level":                    "12",
+		"compression.zstd.level":                   "7",
+		"retries":                                  "0",
+		"retry.backoff.ms":                         "0",
+		"retry.backoff.max.ms":                     "2000",
+		"batch.size":                               "0",
+		"linger.ms":                                "0",
+		"max.in.flight.requests.per.connection":    "1",
+		"request.timeout.ms":                       "1000",
+		"delivery.timeout.ms":                      "5000",
+		"max.block.ms":                             "0",
+		"max.request.size":                         "2000000",
+		"send.buffer.bytes":                        "-1",
+		"receive.buffer.bytes":                     "65536",
+		"metadata.max.age.ms":                      "1000",
+		"metadata.max.idle.ms":                     "7000",
+		"connections.max.idle.ms":                  "60000",
+		"socket.connection.setup.timeout.ms":       "2000",
+		"socket.connection.setup.timeout.max.ms":   "8000",
+		"reconnect.backoff.ms":                     "0",
+		"reconnect.backoff.max.ms":                 "3000",
+		"metadata.recovery.strategy":               "NONE",
+		"client.dns.lookup":                        "resolve_canonical_bootstrap_servers_only",
+		"metadata.recovery.rebootstrap.trigger.ms": "4000",
+		"partitioner.class":                        "org.apache.kafka.clients.producer.RoundRobinPartitioner",
+		"partitioner.ignore.keys":                  "true",
+		"enable.idempotence":                       "false",
+		"transactional.id":                         "",
+		"transaction.timeout.ms":                   "10000",
+		"key.serializer":                           "org.apache.kafka.common.serialization.StringSerializer",
+		"value.serializer":                         "ByteArraySerializer",
 	}
 	if len(props)+len(securityProperties) != len(PropertyNames()) { // securityProperties: security_test.go
 		t.Fatalf("test covers %d properties, %d supported", len(props)+len(securityProperties), len(PropertyNames()))
@@ -139,6 +146,9 @@ func TestConfigProperties(t *testing.T) {
 		{"setup timeout max", s.SetupTimeoutMax, 8 * time.Second},
 		{"reconnect backoff", s.ReconnectBackoff, time.Duration(0)},
 		{"reconnect backoff max", s.ReconnectBackoffMax, 3 * time.Second},
+		{"metadata recovery", s.MetadataRecovery, NoRecovery},
+		{"dns lookup", s.ClientDNSLookup, ResolveCanonicalBootstrapServersOnly},
+		{"rebootstrap trigger", s.RebootstrapTrigger, 4 * time.Second},
 		{"partitioner", s.Partitioner != nil, true},
 		{"ignore keys", s.PartitionerIgnoreKeys, true},
 		{"idempotence", s.idempotent, false},
@@ -210,6 +220,9 @@ func TestConfigValidation(t *testing.T) {
 		"bad codec":                func(c *Config) { c.Compression = 9 },
 		"bad socket buffer":        func(c *Config) { c.SendBufferBytes = -2 },
 		"bad idempotence switch":   func(c *Config) { c.Idempotence = 7 },
+		"bad recovery strategy":    func(c *Config) { c.MetadataRecovery = "rebootstrap_now" },
+		"negative trigger":         func(c *Config) { c.RebootstrapTrigger = -1 },
+		"bad dns lookup":           func(c *Config) { c.ClientDNSLookup = "default" },
 	}
 	for name, mutate := range bad {
 		c := base()

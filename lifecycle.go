@@ -3,6 +3,7 @@ package producer
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/gregor-kafka/producer/wire"
@@ -18,6 +19,7 @@ import (
 //	                 │  │               │  └──unsend (not sent)──┘ (back to queued)
 //	                 │  │               └──attemptDone (retry)───▶ queued
 //	                 │  └──failBatches (expired, fatal, abort, close)──▶ done
+//	in flight ──splitBatch (too large)──▶ its pieces, queued in its place
 //	open ──failBatches──▶ done
 //
 // A batch is done when its outcome is known, and completed (callbacks run, Stats and hooks
@@ -96,10 +98,17 @@ func (p *Producer) takeBatch(pa *partition, now time.Time, flushing bool, perPar
 	// stamp, as in the Java client: restamped, the broker could not tell it is a duplicate.
 	// It keeps it only while its partition still numbers in its epoch: once an earlier batch
 	// moved the partition to the new epoch, the broker refuses the old one (47).
-	restamp = !b.stamped
+	//
+	// A piece of a split batch is numbered (splitBatch) but has no wire bytes yet: it keeps
+	// its number and is stamped on its first take. (Such a piece was never sent, so it is not
+	// maybeWritten: kept, its stamp is in the current pid and epoch.)
+	restamp = !b.stamped || b.wireBuf == nil
 	seq = -1
 	keep := b.stamped && (b.pid == pid && b.epoch == epoch ||
 		b.maybeWritten && b.pid == pa.seqPID && b.epoch == pa.seqEpoch)
+	if keep {
+		seq = b.baseSeq
+	}
 	if p.cfg.idempotent && !keep {
 		if pa.seqPID != pid || pa.seqEpoch != epoch {
 			if pa.inFlight > 0 {
@@ -140,6 +149,9 @@ func (p *Producer) attemptDone(b *batch, err error, retriable, moved bool) {
 	pa := b.part
 	var ke *wire.Error
 	isKafka := errors.As(err, &ke)
+	if isKafka && ke.Code == wire.ErrMessageTooLarge.Code && b.count > 1 && p.splitBatch(b) {
+		return
+	}
 	refresh := err != nil && retriable && (!isKafka || ke.RefreshMetadata) && !moved
 	seqLost := isKafka && (ke.Code == wire.ErrOutOfOrderSequenceNumber.Code || ke.Code == wire.ErrUnknownProducerID.Code)
 	bump, retrying := false, false
@@ -238,6 +250,59 @@ func (p *Producer) attemptDone(b *batch, err error, retriable, moved bool) {
 	if refresh {
 		p.meta.requestRefresh()
 	}
+}
+
+// splitBatch is the split transition (the Java client's splitAndReenqueue): b, in flight,
+// was refused as larger than the broker or topic accepts (MESSAGE_TOO_LARGE, message.max.bytes
+// or max.message.bytes), so it is cut into smaller batches (cutBatch) that take its place in
+// its partition, queued, and go out at once, ahead of every later batch (rewind). A piece
+// refused again is split again; a single record the broker refuses fails with
+// MESSAGE_TOO_LARGE. No retry is counted: each split halves the bytes, so splits end.
+//
+// With idempotence the pieces share b's sequence range, so the batches after b keep their
+// numbers: those in flight behind b are refused as out of order and resent after the
+// pieces, as any retry behind an unfinished batch. The records of b keep their memory,
+// completions and place; Stats and hooks count each piece as a batch when it completes, and
+// each record once. Only b's buffers are released here.
+//
+// It reports false, changing nothing, when b must fail instead: it may have been written by
+// an earlier attempt (maybeWritten: cut differently, a duplicate could not be recognized),
+// its partition is gone, the producer is closing, or its records cannot be decoded.
+func (p *Producer) splitBatch(b *batch) bool {
+	pa := b.part
+	// b is in flight: until this answer's handler (us) ends the attempt, no one else
+	// touches its records.
+	pieces, err := p.cutBatch(b)
+	if err != nil {
+		p.logWarn("cannot split a batch refused as too large", "topic", pa.topic.name, "partition", pa.id, "error", err)
+		return false
+	}
+	pa.mu.Lock()
+	i := slices.Index(pa.queue, b)
+	if i < 0 || b.state != batchInFlight || b.maybeWritten || pa.gone.Load() || p.stopping() {
+		pa.mu.Unlock()
+		for _, q := range pieces {
+			p.recycle(q)
+		}
+		return false
+	}
+	now := time.Now()
+	for _, q := range pieces {
+		q.state, q.retryAt = batchQueued, now
+	}
+	pa.queue = slices.Replace(pa.queue, i, i+1, pieces...)
+	pa.inFlight--
+	pa.rewind = true
+	pa.mu.Unlock()
+
+	p.stats.batchesSplit.Add(1)
+	p.logDebug("batch too large for the broker, split", "topic", pa.topic.name, "partition", pa.id,
+		"records", b.count, "bytes", len(b.wireBuf), "batches", len(pieces))
+	p.recycle(b) // its completions were copied to the pieces
+	if p.cfg.idempotent && p.idem.answered() {
+		p.pokeAll()
+	}
+	return true
 }
 
 // earlierUnfinishedLocked reports whether a batch before b in its partition has no outcome
@@ -390,11 +455,13 @@ func (p *Producer) finishBatch(b *batch) {
 			c.cb(md, b.err)
 		}
 	}
-	pa := b.part
+	pa, counted := b.part, !b.splitPart
 	p.recycle(b)
-	pa.mu.Lock()
-	pa.completed++
-	pa.mu.Unlock()
+	if counted {
+		pa.mu.Lock()
+		pa.completed++
+		pa.mu.Unlock()
+	}
 	p.progress.notify()
 }
 

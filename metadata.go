@@ -86,9 +86,12 @@ type metadata struct {
 
 	// Owned by the metadata goroutine.
 	conn    *conn.Conn
-	brokers map[int32]string
+	brokers map[int32]string // the brokers to ask; empty before the first answer and after a rebootstrap
 	fails   int
 	dialed  bool // the last fetch attempted a connection (authBackoff refused none)
+	// failingSince is when metadata requests began to go unanswered, zero while they are
+	// answered: metadata.recovery.rebootstrap.trigger.ms counts from it.
+	failingSince time.Time
 
 	// lastErr is why the last fetch failed (no broker reachable, or none answered), nil
 	// after one succeeded: the cause a send that times out waiting for metadata reports.
@@ -186,15 +189,68 @@ func (m *metadata) run() {
 	}
 }
 
-// candidates returns the addresses to ask for metadata: known brokers first (in random
-// order, to spread load), then the bootstrap servers.
+// candidates returns the addresses to ask for metadata: the known brokers, in random order
+// to spread load; before the first answer and after a rebootstrap, the bootstrap servers.
 func (m *metadata) candidates() []string {
-	out := make([]string, 0, len(m.brokers)+len(m.p.cfg.BootstrapServers))
+	if len(m.brokers) == 0 {
+		return m.p.bootstrapServers()
+	}
+	out := make([]string, 0, len(m.brokers))
 	for _, a := range m.brokers {
 		out = append(out, a)
 	}
 	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
-	return append(out, m.p.cfg.BootstrapServers...)
+	return out
+}
+
+// rebootstrap forgets the known brokers, so that metadata is asked of bootstrap.servers
+// again (metadata.recovery.strategy=rebootstrap, KIP-899 and KIP-1102): the brokers the
+// producer knew may all have been replaced by new ones, at new addresses. The sinks keep
+// their connections until the next answer names the brokers anew.
+func (m *metadata) rebootstrap(why string) {
+	m.p.logWarn("metadata goes back to bootstrap.servers (metadata.recovery.strategy=rebootstrap)",
+		"reason", why, "bootstrap.servers", m.p.cfg.BootstrapServers)
+	m.brokers = map[int32]string{}
+	if m.conn != nil {
+		m.conn.Close()
+		m.conn = nil
+	}
+	m.failingSince = time.Now() // the trigger counts again from here
+	m.p.stats.rebootstraps.Add(1)
+}
+
+// recovering reports whether metadata.recovery.strategy lets the producer rebootstrap now:
+// it is rebootstrap and known brokers are in use.
+func (m *metadata) recovering() bool {
+	return m.p.cfg.MetadataRecovery == Rebootstrap && len(m.brokers) > 0
+}
+
+// dialCandidate connects m.conn to the first candidate not tried yet in this fetch; it
+// reports whether it did, and in held that the authentication backoff let it try none.
+func (m *metadata) dialCandidate(tried map[string]bool, errs *[]error) (connected, held bool) {
+	for _, addr := range m.candidates() {
+		if tried[addr] {
+			continue
+		}
+		tried[addr] = true
+		c, attempted, err := m.p.connectBroker(m.nodeOf(addr), addr)
+		m.dialed = m.dialed || attempted
+		if err != nil {
+			if !attempted {
+				// The authentication backoff holds for every broker; its error is the one
+				// just met, unless nothing was attempted.
+				if len(*errs) == 0 {
+					*errs = append(*errs, err)
+				}
+				return false, true
+			}
+			*errs = append(*errs, err)
+			continue
+		}
+		m.conn = c
+		return true, false
+	}
+	return false, false
 }
 
 // fetch asks one broker for the metadata of every known topic and applies the answer. It
@@ -222,35 +278,24 @@ func (m *metadata) fetch() (bool, error) {
 	var errs []error
 	ok := false
 	tried := map[string]bool{}
+	if m.recovering() && !m.failingSince.IsZero() && time.Since(m.failingSince) >= m.p.cfg.RebootstrapTrigger {
+		m.rebootstrap(fmt.Sprintf("no metadata answer for %v (metadata.recovery.rebootstrap.trigger.ms)", m.p.cfg.RebootstrapTrigger))
+	}
 	m.dialed = m.conn != nil
+	reached := false // some broker accepted a connection in this fetch
 	for attempt := 0; attempt < 2 && !ok; attempt++ {
 		if m.conn != nil && m.conn.Err() != nil {
 			m.lost(m.conn.Err())
 		}
 		if m.conn == nil {
-			for _, addr := range m.candidates() {
-				if tried[addr] {
-					continue
-				}
-				tried[addr] = true
-				c, attempted, err := m.p.connectBroker(m.nodeOf(addr), addr)
-				m.dialed = m.dialed || attempted
-				if err != nil {
-					if !attempted {
-						// The authentication backoff holds for every broker; its error is
-						// the one just met, unless nothing was attempted.
-						if len(errs) == 0 {
-							errs = append(errs, err)
-						}
-						break
-					}
-					errs = append(errs, err)
-					continue
-				}
-				m.conn = c
-				break
+			connected, held := m.dialCandidate(tried, &errs)
+			reached = reached || connected
+			if m.conn == nil && !reached && !held && m.recovering() {
+				m.rebootstrap("no known broker can be reached")
+				m.dialCandidate(tried, &errs)
 			}
 			if m.conn == nil {
+				m.failing()
 				return true, fmt.Errorf("no broker answered: %w", errors.Join(errs...))
 			}
 		}
@@ -265,12 +310,26 @@ func (m *metadata) fetch() (bool, error) {
 		ok = true
 	}
 	if !ok {
+		m.failing()
 		return true, errors.Join(errs...)
 	}
 	if resp.ErrorCode != 0 {
-		return true, wire.ErrorForCode(resp.ErrorCode)
+		m.failing()
+		err := wire.ErrorForCode(resp.ErrorCode)
+		if resp.ErrorCode == wire.ErrRebootstrapRequired.Code && m.recovering() {
+			m.rebootstrap("a broker answered REBOOTSTRAP_REQUIRED")
+		}
+		return true, err
 	}
+	m.failingSince = time.Time{}
 	return m.apply(&resp), nil
+}
+
+// failing notes a metadata request that got no answer.
+func (m *metadata) failing() {
+	if m.failingSince.IsZero() {
+		m.failingSince = time.Now()
+	}
 }
 
 // nodeOf returns the node id of the broker at addr, or -1 (a bootstrap server).

@@ -26,6 +26,10 @@ type Stats struct {
 	BatchesSent       int64
 	BatchBytes        int64
 	UncompressedBytes int64
+	// BatchesSplit counts batches that a broker refused as too large (MESSAGE_TOO_LARGE:
+	// message.max.bytes, or the topic's max.message.bytes) and that were split into smaller
+	// ones and sent again, as the Java client's batch-split-rate.
+	BatchesSplit int64
 	// Requests counts Produce requests written.
 	Requests int64
 	// AvgRecordsPerBatch and AvgBatchBytes describe the acknowledged batches.
@@ -42,6 +46,9 @@ type Stats struct {
 	// the authentication backoff holds back is no attempt and is not counted).
 	MetadataRefreshes int64
 	ConnectionErrors  int64
+	// Rebootstraps counts the times metadata went back to bootstrap.servers
+	// (metadata.recovery.strategy=rebootstrap).
+	Rebootstraps int64
 	// Brokers has the request latency of each broker the producer sent to, by node id.
 	Brokers map[int32]BrokerStats
 }
@@ -144,7 +151,7 @@ type counters struct {
 	recordsSent, recordsFailed, recordsRetried atomic.Int64
 	batchesSent, batchBytes, uncompressedBytes atomic.Int64
 	requests, inFlight, metadataRefreshes      atomic.Int64
-	connErrors                                 atomic.Int64
+	connErrors, batchesSplit, rebootstraps     atomic.Int64
 }
 
 // latencyHist is a lock-free latency histogram with buckets a quarter of a power of two
@@ -223,11 +230,13 @@ func (p *Producer) Stats() Stats {
 		BatchesSent:       c.batchesSent.Load(),
 		BatchBytes:        c.batchBytes.Load(),
 		UncompressedBytes: c.uncompressedBytes.Load(),
+		BatchesSplit:      c.batchesSplit.Load(),
 		Requests:          c.requests.Load(),
 		BufferedBytes:     p.mem.inUse.Load(),
 		InFlightRequests:  c.inFlight.Load(),
 		MetadataRefreshes: c.metadataRefreshes.Load(),
 		ConnectionErrors:  c.connErrors.Load(),
+		Rebootstraps:      c.rebootstraps.Load(),
 		CompressionRatio:  1,
 		Brokers:           map[int32]BrokerStats{},
 	}

@@ -461,7 +461,7 @@ func (p *Producer) brokerAddrs() []string {
 		out = append(out, a)
 	}
 	p.sinksMu.Unlock()
-	return append(out, p.cfg.BootstrapServers...)
+	return append(out, p.bootstrapServers()...)
 }
 
 // blockCtx bounds ctx by max.block.ms.

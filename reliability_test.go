@@ -285,14 +285,16 @@ func relScenarios() []relScenario {
 			},
 			relScenario{
 				name: "retriable storm with fatal errors/" + tag, idem: idem, n: 3000, every: 10,
-				allowed:    []error{wire.ErrTopicAuthorizationFailed, wire.ErrMessageTooLarge, wire.ErrInvalidRecord},
+				allowed:    []error{wire.ErrTopicAuthorizationFailed, wire.ErrMessageTooLarge, wire.ErrInvalidRecord, wire.ErrRecordListTooLarge},
 				wantFailed: true,
 				script: func(e *relEnv) {
-					codes := []int16{wire.ErrNotLeaderOrFollower.Code, wire.ErrNotEnoughReplicas.Code, wire.ErrRequestTimedOut.Code}
-					fatal := []int16{wire.ErrTopicAuthorizationFailed.Code, wire.ErrMessageTooLarge.Code, wire.ErrInvalidRecord.Code}
+					// MESSAGE_TOO_LARGE splits a batch of several records (the pieces are sent
+					// again) and fails a batch of one.
+					codes := []int16{wire.ErrNotLeaderOrFollower.Code, wire.ErrNotEnoughReplicas.Code, wire.ErrRequestTimedOut.Code, wire.ErrMessageTooLarge.Code}
+					fatal := []int16{wire.ErrTopicAuthorizationFailed.Code, wire.ErrRecordListTooLarge.Code, wire.ErrInvalidRecord.Code}
 					var hs, fs []*kafkatest.FaultHandle
 					e.until(10*time.Millisecond, 150, func(i int) {
-						hs = append(hs, e.inject(kafkatest.Fault{ErrorCode: codes[i%3], Times: 3}))
+						hs = append(hs, e.inject(kafkatest.Fault{ErrorCode: codes[i%4], Times: 3}))
 						if i%5 == 0 { // written, but the answer says it timed out
 							hs = append(hs, e.inject(kafkatest.Fault{ErrorCode: wire.ErrRequestTimedOut.Code, AppendAnyway: true}))
 						}

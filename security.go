@@ -254,6 +254,7 @@ func (p *Producer) connOptions() conn.Options {
 		RequestTimeout:     p.cfg.RequestTimeout,
 		TLS:                p.cfg.sec.tls,
 		SASL:               p.cfg.sec.mech,
+		Dialer:             p.dialTCP,
 	}
 }
 
@@ -330,7 +331,7 @@ func (p *Producer) authFailed(err error) {
 // same errors, but only once they need a connection.
 func (p *Producer) Ping(ctx context.Context) error {
 	var errs []error
-	for _, addr := range p.cfg.BootstrapServers {
+	for _, addr := range p.bootstrapServers() {
 		actx, cancel := context.WithTimeout(ctx, p.cfg.RequestTimeout)
 		c, err := conn.Dial(actx, addr, p.connOptions())
 		p.noteDial(err)

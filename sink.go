@@ -83,11 +83,20 @@ func (s *sink) run() {
 
 // ensureConn returns a live connection, dialing if needed, or the dial's error.
 func (s *sink) ensureConn() (*conn.Conn, error) {
-	if s.conn != nil && s.conn.Err() == nil {
-		return s.conn, nil
-	}
 	p := s.p
 	addr := *s.addr.Load()
+	if s.conn != nil && s.conn.Err() == nil {
+		if s.conn.Addr() == addr {
+			return s.conn, nil
+		}
+		// Metadata gives the node a new address (a broker replaced, a rebootstrap into a
+		// new cluster): what answers at the old one is another broker now, or none.
+		old := s.conn.Addr()
+		p.logDebug("broker has a new address, reconnecting", "node", s.node, "old", old, "addr", addr)
+		s.conn.Close()
+		s.conn = nil
+		p.hookEvent(hookEvent{kind: evBrokerDisconnect, node: s.node, addr: old})
+	}
 	if s.conn != nil {
 		err := s.conn.Err()
 		s.conn.Close()

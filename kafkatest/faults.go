@@ -34,7 +34,8 @@ type Fault struct {
 	// Partition is the partition hit (Produce), or AnyPartition.
 	Partition int32
 	// ErrorCode is the error to answer: for Produce, in the matching partitions' answers
-	// (nothing is appended unless AppendAnyway); for Metadata, in the topics' answers; for
+	// (nothing is appended unless AppendAnyway); for Metadata, in the topics' answers, except
+	// REBOOTSTRAP_REQUIRED, which v13+ answers as the top-level error (KIP-1102); for
 	// FindCoordinator, for every key looked up; for AddPartitionsToTxn, for every partition
 	// (v0–3) or as the top-level error (v4+); for TxnOffsetCommit, for every partition; for
 	// other APIs, as the response's error code.

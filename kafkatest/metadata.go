@@ -45,7 +45,9 @@ func handleMetadata(cn *conn, ex *exchange) (wire.Response, error) {
 			resp.Topics = append(resp.Topics, c.metadataTopic(rt, req.AllowAutoTopicCreation))
 		}
 	}
-	if code := ex.faultCode(); code != 0 {
+	if code := ex.faultCode(); code == wire.ErrRebootstrapRequired.Code && v >= 13 {
+		resp.ErrorCode = code // KIP-1102: the one top-level error of Metadata
+	} else if code != 0 {
 		for i := range resp.Topics {
 			t := &resp.Topics[i]
 			if ex.fault.Topic == "" || (t.Name != nil && *t.Name == ex.fault.Topic) {
