@@ -107,6 +107,11 @@ type partition struct {
 	// created and completed count batches, for Flush.
 	created   uint64
 	completed uint64
+	// backlog is created - completed, readable without the lock: the partition's load for
+	// the adaptive partitioner (KIP-794); lastDrain is when a batch of it was last taken
+	// for sending, or when its backlog began (Unix ns), for partitioner.availability.timeout.ms.
+	backlog   atomic.Int64
+	lastDrain atomic.Int64
 }
 
 // appendRecord encodes one record into the partition's open batch, sealing the batch and
@@ -162,6 +167,9 @@ func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, size int, 
 		pa.bufHint = max(pa.bufHint/2, minBufClass)
 		pa.open = b
 		pa.created++
+		if pa.backlog.Add(1) == 1 {
+			pa.lastDrain.Store(time.Now().UnixNano())
+		}
 		b.firstTs, b.maxTs = ts, ts
 		wake = true
 	}

@@ -269,6 +269,15 @@ type Config struct {
 	// PartitionerIgnoreKeys (partitioner.ignore.keys) makes the default partitioner treat
 	// keyed records as unkeyed.
 	PartitionerIgnoreKeys bool
+	// PartitionerAdaptive (partitioner.adaptive.partitioning.enable): default on. When the
+	// default partitioner moves unkeyed records to another partition, it picks one at
+	// random weighted by how little each partition has waiting to be sent (KIP-794), so that
+	// a slow broker gets fewer records; [Disabled] picks uniformly.
+	PartitionerAdaptive Switch
+	// PartitionerAvailabilityTimeout (partitioner.availability.timeout.ms): default 0, off.
+	// When set, the default partitioner leaves out, for unkeyed records, a partition that has
+	// had batches waiting this long without any being sent (its leader is not draining).
+	PartitionerAvailabilityTimeout time.Duration
 	// Idempotence (enable.idempotence): default on unless a setting it needs (acks=all,
 	// retries > 0, max in flight ≤ 5) is set otherwise; [Enabled] with such a setting is an
 	// error.
@@ -313,6 +322,7 @@ type Config struct {
 type settings struct {
 	Config
 	idempotent bool
+	adaptive   bool // PartitionerAdaptive resolved
 	// level is the compression level of the chosen codec.
 	level int
 	// sec is the TLS and SASL settings and the backoff after authentication failures.
@@ -386,6 +396,13 @@ func (c Config) validate() (settings, error) {
 	}
 	if s.level == 0 {
 		s.level = compress.DefaultLevel(s.Compression)
+	}
+	s.adaptive = s.PartitionerAdaptive != Disabled
+	switch {
+	case s.PartitionerAvailabilityTimeout == -1:
+		s.PartitionerAvailabilityTimeout = 0
+	case s.PartitionerAvailabilityTimeout < 0:
+		return s, negativeError("partitioner.availability.timeout.ms", s.PartitionerAvailabilityTimeout, "")
 	}
 	switch {
 	case s.Retries == 0:
@@ -684,6 +701,13 @@ var properties = map[string]propertySetter{
 		return err
 	},
 	"partitioner.ignore.keys": boolSetter(func(c *Config, b bool) { c.PartitionerIgnoreKeys = b }),
+	"partitioner.adaptive.partitioning.enable": boolSetter(func(c *Config, b bool) {
+		c.PartitionerAdaptive = Disabled
+		if b {
+			c.PartitionerAdaptive = Enabled
+		}
+	}),
+	"partitioner.availability.timeout.ms": msSetter(func(c *Config) *time.Duration { return &c.PartitionerAvailabilityTimeout }, true),
 	"enable.idempotence": boolSetter(func(c *Config, b bool) {
 		c.Idempotence = Disabled
 		if b {

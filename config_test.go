@@ -98,6 +98,8 @@ func TestConfigProperties(t *testing.T) {
 		"metadata.recovery.rebootstrap.trigger.ms": "4000",
 		"partitioner.class":                        "org.apache.kafka.clients.producer.RoundRobinPartitioner",
 		"partitioner.ignore.keys":                  "true",
+		"partitioner.adaptive.partitioning.enable": "false",
+		"partitioner.availability.timeout.ms":      "1500",
 		"enable.idempotence":                       "false",
 		"transactional.id":                         "",
 		"transaction.timeout.ms":                   "10000",
@@ -151,6 +153,8 @@ func TestConfigProperties(t *testing.T) {
 		{"rebootstrap trigger", s.RebootstrapTrigger, 4 * time.Second},
 		{"partitioner", s.Partitioner != nil, true},
 		{"ignore keys", s.PartitionerIgnoreKeys, true},
+		{"adaptive partitioning", s.adaptive, false},
+		{"availability timeout", s.PartitionerAvailabilityTimeout, 1500 * time.Millisecond},
 		{"idempotence", s.idempotent, false},
 		{"txn timeout", s.TransactionTimeout, 10 * time.Second},
 	}

@@ -713,3 +713,44 @@ func TestTxnSendFailureBeforeEnqueueAborts(t *testing.T) {
 	}
 	runTxn(t, ctx, p, c, "after")
 }
+
+// Adaptive partitioning (KIP-794): with one leader slowed down, unkeyed records shift to the
+// partitions whose leaders drain; uniform sticky partitioning spreads them evenly.
+func TestAdaptivePartitioningAvoidsSlowLeader(t *testing.T) {
+	share := func(adaptive Switch) float64 {
+		c := newCluster(t, kafkatest.SeedTopic("ad", 3))
+		slow := c.Leader("ad", 0)
+		for i := int32(1); i < 3; i++ {
+			if c.Leader("ad", i) == slow {
+				if err := c.MoveLeader("ad", i, (slow+1)%3); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		p := newProducer(t, Config{BootstrapServers: c.Addrs(), BatchSize: 1024, PartitionerAdaptive: adaptive})
+		ctx := ctxTimeout(t, 60*time.Second)
+		if _, err := p.PartitionsFor(ctx, "ad"); err != nil {
+			t.Fatal(err)
+		}
+		c.InjectFault(kafkatest.Fault{Key: wire.KeyProduce, Broker: slow, Topic: "ad", Partition: kafkatest.AnyPartition,
+			Delay: 20 * time.Millisecond, Times: -1})
+		const n = 3000
+		for i := range n {
+			if err := p.SendAsync(ctx, Record{Topic: "ad", Value: make([]byte, 100)}, nil); err != nil {
+				t.Fatal(err)
+			}
+			if i%100 == 99 {
+				time.Sleep(time.Millisecond) // a steady stream, not one burst
+			}
+		}
+		if err := p.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return float64(len(c.Records("ad", 0))) / n
+	}
+	uniform, adaptive := share(Disabled), share(Default)
+	t.Logf("share of the slow leader's partition: uniform %.3f, adaptive %.3f", uniform, adaptive)
+	if adaptive > uniform/2 {
+		t.Fatalf("adaptive partitioning gave the slow partition %.3f of the records, uniform %.3f", adaptive, uniform)
+	}
+}

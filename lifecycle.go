@@ -122,6 +122,7 @@ func (p *Producer) takeBatch(pa *partition, now time.Time, flushing bool, perPar
 	}
 	b.state = batchInFlight
 	pa.inFlight++
+	pa.lastDrain.Store(now.UnixNano())
 	return b, restamp, seq
 }
 
@@ -461,6 +462,7 @@ func (p *Producer) finishBatch(b *batch) {
 		pa.mu.Lock()
 		pa.completed++
 		pa.mu.Unlock()
+		pa.backlog.Add(-1)
 	}
 	p.progress.notify()
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Partitioner chooses the partition of records that do not name one. It is called
@@ -84,9 +85,10 @@ func (rr *roundRobin) Partition(rec *Record, numPartitions int) int32 {
 	return int32(n % uint32(numPartitions))
 }
 
-// stickyState is the uniform sticky partitioner of KIP-794 for one topic: records without a
-// key stay on one partition until batch.size bytes went to it, then move to another chosen
-// at random. It keeps no lock: a race between two switches only picks twice.
+// stickyState is the sticky partitioner of KIP-794 for one topic: records without a key stay
+// on one partition until batch.size bytes went to it, then move to another, chosen at random:
+// uniformly, or (adaptive partitioning, the default) weighted by how little each partition
+// has waiting. It keeps no lock: a race between two switches only picks twice.
 type stickyState struct {
 	current atomic.Int64 // the partition records go to now
 	bytes   atomic.Int64 // bytes sent to it since it was chosen
@@ -99,24 +101,69 @@ func newStickyState(numPartitions int) *stickyState {
 }
 
 // partition returns the partition for an unkeyed record of size bytes.
-func (s *stickyState) partition(size, batchSize, numPartitions int) int32 {
+func (s *stickyState) partition(size, batchSize int, parts []*partition, adaptive bool, avail time.Duration) int32 {
+	n := len(parts)
 	cur := s.current.Load()
-	if int(cur) >= numPartitions { // the topic shrank in our view; start again
-		cur = int64(rand.IntN(numPartitions))
+	if int(cur) >= n { // the topic shrank in our view; start again
+		cur = int64(rand.IntN(n))
 		s.current.Store(cur)
 	}
 	if s.bytes.Add(int64(size)) >= int64(max(batchSize, 1)) {
 		s.bytes.Store(0)
-		next := cur
-		if numPartitions > 1 {
-			next = int64(rand.IntN(numPartitions - 1))
-			if next >= cur {
-				next++
-			}
-		}
-		s.current.CompareAndSwap(cur, next)
+		s.current.CompareAndSwap(cur, int64(nextSticky(parts, int(cur), adaptive, avail)))
 	}
 	return int32(cur)
+}
+
+// nextSticky picks the partition unkeyed records move to from cur. Uniformly it is any other
+// partition. Adaptive (KIP-794), partition i weighs maxBacklog+1-backlog(i), so that the
+// partitions whose leaders drain slowly get less; with avail > 0, a partition whose backlog
+// has waited that long without a batch taken weighs nothing, as has one without a leader.
+// When nothing weighs, it is uniform.
+func nextSticky(parts []*partition, cur int, adaptive bool, avail time.Duration) int {
+	n := len(parts)
+	if n == 1 {
+		return 0
+	}
+	if adaptive || avail > 0 {
+		var now int64
+		if avail > 0 {
+			now = time.Now().UnixNano()
+		}
+		var maxLoad int64
+		if adaptive {
+			for _, pa := range parts {
+				maxLoad = max(maxLoad, pa.backlog.Load())
+			}
+		}
+		weight := func(pa *partition) int64 {
+			load := pa.backlog.Load()
+			if pa.leader.Load() < 0 || avail > 0 && load > 0 && now-pa.lastDrain.Load() > int64(avail) {
+				return 0
+			}
+			if !adaptive {
+				return 1
+			}
+			return max(maxLoad+1-load, 1)
+		}
+		var total int64
+		for _, pa := range parts {
+			total += weight(pa)
+		}
+		if total > 0 {
+			r := rand.Int64N(total)
+			for i, pa := range parts {
+				if r -= weight(pa); r < 0 {
+					return i
+				}
+			}
+		}
+	}
+	next := rand.IntN(n - 1)
+	if next >= cur {
+		next++
+	}
+	return next
 }
 
 // partitionerByName maps partitioner.class values to partitioners.

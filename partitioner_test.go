@@ -3,6 +3,7 @@ package producer
 import (
 	"fmt"
 	"testing"
+	"time"
 )
 
 // The vectors of the Java client's UtilsTest.testMurmur2.
@@ -43,21 +44,31 @@ func TestKeyPartitionRange(t *testing.T) {
 	}
 }
 
+// testParts returns n partitions with a leader and no backlog.
+func testParts(n int) []*partition {
+	parts := make([]*partition, n)
+	for i := range parts {
+		parts[i] = &partition{id: int32(i)}
+	}
+	return parts
+}
+
 func TestStickySwitchesAfterBatchSize(t *testing.T) {
 	s := newStickyState(8)
-	first := s.partition(100, 1000, 8)
+	p8 := testParts(8)
+	first := s.partition(100, 1000, p8, false, 0)
 	for i := 0; i < 9; i++ { // records 2..10 stay: the 10th brings the total to batch.size
-		if p := s.partition(100, 1000, 8); p != first {
+		if p := s.partition(100, 1000, p8, false, 0); p != first {
 			t.Fatalf("record %d moved to %d before batch.size was reached", i+2, p)
 		}
 	}
-	if p := s.partition(100, 1000, 8); p == first {
+	if p := s.partition(100, 1000, p8, false, 0); p == first {
 		t.Fatalf("still on partition %d after batch.size bytes", p)
 	}
 	// Over many switches every partition is used.
 	seen := map[int32]bool{}
 	for i := 0; i < 10000; i++ {
-		seen[s.partition(100, 100, 8)] = true
+		seen[s.partition(100, 100, p8, false, 0)] = true
 	}
 	if len(seen) != 8 {
 		t.Errorf("sticky used %d of 8 partitions", len(seen))
@@ -65,7 +76,7 @@ func TestStickySwitchesAfterBatchSize(t *testing.T) {
 	// A single partition never moves.
 	one := newStickyState(1)
 	for i := 0; i < 10; i++ {
-		if p := one.partition(1000, 10, 1); p != 0 {
+		if p := one.partition(1000, 10, testParts(1), false, 0); p != 0 {
 			t.Fatalf("partition %d of 1", p)
 		}
 	}
@@ -94,5 +105,46 @@ func TestPartitionerByName(t *testing.T) {
 	}
 	if _, err := partitionerByName("com.example.Mine"); err == nil {
 		t.Error("unknown partitioner accepted")
+	}
+}
+
+// Adaptive partitioning (KIP-794) moves unkeyed records away from partitions with a backlog,
+// and partitioner.availability.timeout.ms leaves out one that has not drained for that long.
+func TestStickyAdaptive(t *testing.T) {
+	parts := testParts(4)
+	parts[2].backlog.Store(20) // a slow leader: 20 batches waiting
+	counts := make([]int, 4)
+	for range 20000 {
+		counts[nextSticky(parts, 0, true, 0)]++
+	}
+	// Weights 21, 21, 1, 21: partition 2 gets about 1.5%, the others about 33% each.
+	if counts[2] > 20000/20 || counts[1] < 20000/4 {
+		t.Fatalf("adaptive choices %v: partition 2 has a backlog of 20", counts)
+	}
+	// Uniform (adaptive off) ignores the backlog.
+	clear(counts)
+	for range 20000 {
+		counts[nextSticky(parts, 0, false, 0)]++
+	}
+	if counts[0] != 0 || counts[2] < 20000/4 {
+		t.Fatalf("uniform choices %v", counts)
+	}
+	// A partition whose backlog has not drained for the availability timeout gets nothing.
+	parts[2].lastDrain.Store(time.Now().Add(-time.Minute).UnixNano())
+	clear(counts)
+	for range 2000 {
+		counts[nextSticky(parts, 0, false, time.Second)]++
+	}
+	if counts[2] != 0 {
+		t.Fatalf("a partition not drained for a minute was chosen %d times", counts[2])
+	}
+	// One without a leader neither.
+	parts[3].leader.Store(-1)
+	clear(counts)
+	for range 2000 {
+		counts[nextSticky(parts, 0, true, time.Second)]++
+	}
+	if counts[2] != 0 || counts[3] != 0 {
+		t.Fatalf("choices %v: partitions 2 (not draining) and 3 (no leader) must get nothing", counts)
 	}
 }

@@ -255,7 +255,7 @@ func (p *Producer) send(ctx context.Context, rec *Record, cb Callback, fut *Futu
 	} else if rec.Key != nil && !p.cfg.PartitionerIgnoreKeys {
 		idx = KeyPartition(rec.Key, len(parts))
 	} else {
-		idx = t.sticky.Load().partition(size, p.cfg.BatchSize, len(parts))
+		idx = t.sticky.Load().partition(size, p.cfg.BatchSize, parts, p.cfg.adaptive, p.cfg.PartitionerAvailabilityTimeout)
 	}
 	if idx < 0 || int(idx) >= len(parts) {
 		return fmt.Errorf("%w: partition %d of topic %q, which has %d", ErrInvalidRecord, idx, rec.Topic, len(parts))
