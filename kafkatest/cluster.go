@@ -25,7 +25,8 @@ type Cluster struct {
 	mu         sync.RWMutex
 	topics     map[string]*topic
 	topicIDs   map[wire.UUID]*topic
-	nextLeader int // index in brokers of the next topic's first leader
+	deleted    map[wire.UUID]*topic // by DeleteTopic, kept for RecordsByTopicID
+	nextLeader int                  // index in brokers of the next topic's first leader
 
 	nextProducerID atomic.Int64
 	coord          coordinator

@@ -6,6 +6,10 @@
 // and dropped connections ([Cluster.InjectFault]), brokers going down
 // ([Cluster.StopBroker]) and partition leaders moving ([Cluster.MoveLeader]).
 //
+// Topics can gain partitions ([Cluster.CreatePartitions]) and be deleted and created again
+// under a new topic id ([Cluster.DeleteTopic]); the records of a deleted topic stay readable
+// by its id ([Cluster.RecordsByTopicID]).
+//
 // The brokers answer ApiVersions, Metadata, Produce (v3–13), InitProducerId and the
 // transaction APIs FindCoordinator, AddPartitionsToTxn and EndTxn, and check produced
 // batches as strictly as a Kafka 4 broker or more: every batch is checked for length, magic,

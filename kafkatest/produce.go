@@ -149,10 +149,7 @@ func appendUnique(s []int32, v int32) []int32 {
 func (cn *conn) producePartition(t *topic, pt *wire.ProducePartition, version int16, txnID *string, now time.Time) (int64, *batchError) {
 	c := cn.b.c
 	if t == nil {
-		if version >= 13 {
-			return 0, batchErrorf(wire.ErrUnknownTopicID.Code, "unknown topic id")
-		}
-		return 0, batchErrorf(wire.ErrUnknownTopicOrPartition.Code, "unknown topic")
+		return 0, unknownTopic(version)
 	}
 	if pt.Index < 0 || int(pt.Index) >= len(t.partitions) {
 		return 0, batchErrorf(wire.ErrUnknownTopicOrPartition.Code, "topic %s has no partition %d", t.name, pt.Index)
@@ -185,6 +182,10 @@ func (cn *conn) producePartition(t *topic, pt *wire.ProducePartition, version in
 		}
 	}
 	p.mu.Lock()
+	if p.deleted {
+		p.mu.Unlock()
+		return 0, unknownTopic(version)
+	}
 	if berr := cn.checkLeaderLocked(p); berr != nil {
 		p.mu.Unlock()
 		return 0, berr
@@ -206,6 +207,14 @@ func (cn *conn) producePartition(t *topic, pt *wire.ProducePartition, version in
 	p.mu.Unlock()
 	c.waits.notify()
 	return base, nil
+}
+
+// unknownTopic is the error for a batch whose topic does not exist (any more).
+func unknownTopic(version int16) *batchError {
+	if version >= 13 {
+		return batchErrorf(wire.ErrUnknownTopicID.Code, "unknown topic id")
+	}
+	return batchErrorf(wire.ErrUnknownTopicOrPartition.Code, "unknown topic")
 }
 
 // checkTxnProduceLocked checks a transactional batch for p against the transaction of

@@ -37,6 +37,11 @@ type Record struct {
 	// producer aborted it or the coordinator did (fencing, timeout). A transactional record
 	// is neither Committed nor Aborted while its transaction is open.
 	Aborted bool
+	// TxnEnded is when the coordinator committed or aborted the record's transaction, by the
+	// clock of this process (with its monotonic reading), so that a test can tell which of
+	// its CommitTransaction or AbortTransaction calls settled it; zero for non-transactional
+	// records and open transactions.
+	TxnEnded time.Time
 	// Codec is the compression codec of the batch that carried the record (wire.CodecNone...).
 	Codec int8
 }
@@ -119,8 +124,12 @@ func (c *Cluster) appendRecords(dst []Record, p *partition, committed bool) []Re
 			continue
 		}
 		outcome := outcomeCommitted
+		var ended time.Time
 		if b.outcome != nil {
 			outcome = b.outcome.state.Load()
+			if outcome != outcomeOpen {
+				ended = b.outcome.ended
+			}
 		}
 		if committed && outcome != outcomeCommitted {
 			continue
@@ -149,6 +158,7 @@ func (c *Cluster) appendRecords(dst []Record, p *partition, committed bool) []Re
 			}
 			rec.Committed = outcome == outcomeCommitted
 			rec.Aborted = outcome == outcomeAborted
+			rec.TxnEnded = ended
 			if h.BaseSequence >= 0 {
 				rec.Sequence = addSequence(h.BaseSequence, int32(i))
 			}

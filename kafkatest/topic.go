@@ -13,7 +13,8 @@ import (
 // ErrTopicExists is returned by [Cluster.CreateTopic] for a topic that already exists.
 var ErrTopicExists = errors.New("kafkatest: topic already exists")
 
-// topic is one topic: its id and partitions, fixed at creation.
+// topic is one topic: its id and partitions. It is never modified once in the cluster's maps:
+// CreatePartitions replaces it with a longer copy sharing the partitions.
 type topic struct {
 	name       string
 	id         wire.UUID
@@ -33,6 +34,7 @@ type partition struct {
 	nextOffset  int64
 	dataRecords int64 // records stored, transaction markers left out
 	producers   map[int64]*producerState
+	deleted     bool // its topic was deleted: nothing more is appended
 }
 
 // maxTopicNameLen is Kafka's limit on topic names (Topic.MAX_NAME_LENGTH).

@@ -34,7 +34,12 @@ const (
 // txnOutcome is the fate of one transaction, shared by every batch written in it: open until
 // its markers are written, then committed or aborted for good. Readers load it without a
 // lock.
-type txnOutcome struct{ state atomic.Int32 }
+type txnOutcome struct {
+	state atomic.Int32
+	// ended is when the transaction was settled. It is written once, before state leaves
+	// outcomeOpen, and read only after a load of state saw it settled, which orders the two.
+	ended time.Time
+}
 
 // transaction is what the coordinator knows of one transactional id (Kafka's
 // TransactionMetadata).
@@ -182,6 +187,7 @@ func (c *Cluster) completeLocked(t *transaction, commit, bump, fence bool, now t
 		if commit {
 			s = outcomeCommitted
 		}
+		t.outcome.ended = now
 		t.outcome.state.Store(s)
 	}
 	t.partitions, t.outcome = nil, nil
