@@ -91,6 +91,13 @@ func (r *chaosRun) chaos() {
 		}
 		runUndos(false)
 		if at := r.plan.fatalAt; at > 0 && !r.fatal.Load() && time.Since(r.start) >= at {
+			// The fatal answer must be the one InitProducerId meets: earlier faults of that
+			// key would apply first.
+			for _, h := range handles {
+				if h.Fault().Key == wire.KeyInitProducerID {
+					h.Remove()
+				}
+			}
 			handles = append(handles, r.fatalEvent()...)
 		}
 		h, u := r.fault(rng, st)
@@ -163,7 +170,9 @@ func (r *chaosRun) fault(rng *rand.Rand, st *chaosState) (*kafkatest.FaultHandle
 		if !pl.mode.idem() {
 			code = wire.ErrNotLeaderOrFollower
 		}
-		f.ErrorCode = code.Code
+		// Not on the retry of a batch that was written: the broker would answer it as a
+		// duplicate, and the producer rightly takes a sequence error to mean "not written".
+		f.ErrorCode, f.SparesDuplicates = code.Code, true
 		return inject("Produce " + code.Name)
 	case faultProduceFatal:
 		code := fatalProduceCodes[pick%len(fatalProduceCodes)]
@@ -319,7 +328,7 @@ func (r *chaosRun) fatalEvent() []*kafkatest.FaultHandle {
 			r.c.InjectFault(kafkatest.Fault{Key: wire.KeyInitProducerID, Broker: kafkatest.AnyBroker, Partition: kafkatest.AnyPartition,
 				ErrorCode: wire.ErrClusterAuthorizationFailed.Code, Times: -1}),
 			r.c.InjectFault(kafkatest.Fault{Key: wire.KeyProduce, Broker: kafkatest.AnyBroker, Partition: kafkatest.AnyPartition,
-				ErrorCode: wire.ErrUnknownProducerID.Code, Times: 1}),
+				ErrorCode: wire.ErrUnknownProducerID.Code, Times: 3, SparesDuplicates: true}),
 		}
 	}
 	zombie, err := New(Config{BootstrapServers: r.c.Addrs(), TransactionalID: r.plan.cfg.TransactionalID, RequestTimeout: r.plan.cfg.RequestTimeout})

@@ -437,7 +437,7 @@ func (r *chaosRun) checkTxns(recs []*chaosRecord, txns []*chaosTxn) {
 				r.violate("txn-commit-reported-failed", append([]string{"15"}, r.signature(tx.endErr)...), "transaction %d %s, yet its record %d is committed", tx.k, what, cr.id)
 			}
 			if kr.Committed && cr.outcomeKnown && cr.err != nil {
-				r.violate("txn-failed-record-committed", []string{"1", "2"}, "record %d was reported failed (%v), yet it is committed in transaction %d", cr.id, cr.err, tx.k)
+				r.violate("txn-failed-record-committed", []string{"2", "1"}, "record %d was reported failed (%v), yet it is committed in transaction %d", cr.id, cr.err, tx.k)
 			}
 		}
 	}
@@ -540,7 +540,7 @@ func foundString(cr *chaosRecord) string {
 	}
 	var parts []string
 	for _, f := range cr.found {
-		s := fmt.Sprintf("%x/%d@%d", f.topicID[:2], f.partition, f.offset)
+		s := fmt.Sprintf("%x/%d@%d (producer %d epoch %d seq %d)", f.topicID[:2], f.partition, f.offset, f.rec.ProducerID, f.rec.ProducerEpoch, f.rec.Sequence)
 		if f.rec.Transactional {
 			s += fmt.Sprintf(" (committed %v aborted %v)", f.rec.Committed, f.rec.Aborted)
 		}

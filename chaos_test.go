@@ -283,7 +283,7 @@ func newChaosPlan(seed uint64) chaosPlan {
 	pl.maxPartitions = int32(4 + rng.IntN(3))
 	pl.recreateShrink = rng.IntN(4) != 0
 	pl.closeInDial = rng.IntN(4) == 0
-	pl.fatalAt = time.Duration(float64(pl.length) * (0.1 + 0.8*rng.Float64()))
+	pl.fatalAt = time.Duration(float64(pl.length) * (0.1 + 0.4*rng.Float64()))
 	if rng.IntN(100) >= 12 || pl.mode == chaosPlain {
 		pl.fatalAt = 0
 	}
@@ -318,8 +318,8 @@ func newChaosPlan(seed uint64) chaosPlan {
 	}
 	if pl.profile != profileMixed {
 		// Time enough to ride out every fault: nothing may fail.
-		cfg.DeliveryTimeout = 30 * time.Second
-		cfg.MaxBlock = 15 * time.Second
+		cfg.DeliveryTimeout = 10 * time.Second
+		cfg.MaxBlock = 10 * time.Second
 		cfg.BufferMemory = 32 << 20
 		cfg.Retries = 0
 		cfg.RequestTimeout = min(cfg.RequestTimeout, time.Second)
