@@ -40,6 +40,7 @@ type chaosRun struct {
 	txnStuck  atomic.Bool  // a transaction could not be ended: no more are begun
 	fatal     atomic.Bool  // the plan's fatal error was injected: no recovery expected
 	bumps     atomic.Int32 // "producer epoch bump needed" warnings the producer logged
+	expiries  atomic.Int32 // records of the chaos phase that failed with ErrTimeout
 
 	mu        sync.Mutex // guards what follows
 	recs      []*chaosRecord

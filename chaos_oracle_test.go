@@ -179,6 +179,11 @@ func (r *chaosRun) check() {
 	r.mu.Lock()
 	r.outcomes = cnt
 	r.mu.Unlock()
+	for _, cr := range recs {
+		if cr.outcomeKnown && !cr.sync && errors.Is(cr.err, ErrTimeout) && cr.from != "health" && cr.from != "probe" {
+			r.expiries.Add(1)
+		}
+	}
 	if st.RecordsSent != hookOK || st.RecordsFailed != hookFail {
 		r.violate("stats", []string{"1", "8"}, "Stats: %d sent and %d failed; OnRecordDone saw %d and %d", st.RecordsSent, st.RecordsFailed, hookOK, hookFail)
 	}
@@ -499,10 +504,15 @@ func (r *chaosRun) signature(err error) []string {
 	if strings.Contains(s, "INVALID_TXN_STATE") {
 		out = append(out, "15")
 	}
+	// A batch written after its transaction ended: the send raced the commit or abort.
+	if strings.Contains(s, "TRANSACTION_ABORTABLE") && strings.Contains(s, "not added to the transaction") {
+		out = append(out, "5")
+	}
 	// A transactional producer that needs an epoch bump sends nothing until an EndTxn path
-	// sends InitProducerId: its records expire (3). With transactions V1 the bump is most
-	// often needed because an abort left a sequence gap (4).
-	if r.plan.mode.txn() && errors.Is(err, ErrTimeout) && r.bumps.Load() > 0 {
+	// sends InitProducerId: its records expire (3). The bump is asked for with a warning
+	// after a sequence error or a failed numbered batch, silently after an expiry. With
+	// transactions V1 it is most often needed because an abort left a sequence gap (4).
+	if r.plan.mode.txn() && errors.Is(err, ErrTimeout) && (r.bumps.Load() > 0 || r.expiries.Load() > 0) {
 		if r.plan.mode == chaosTxnV1 {
 			out = append(out, "4")
 		}

@@ -397,7 +397,6 @@ func runChaos(t *testing.T, plan chaosPlan, tally *chaosTally) {
 			t.Fatalf("InitTransactions before any fault: %v", err)
 		}
 	}
-	r.start = time.Now()
 	r.tracef("chaos phase starts")
 	pollCtx, stopPoll := context.WithCancel(ctx)
 	pollDone := make(chan struct{})
@@ -459,6 +458,7 @@ func newChaosRun(t *testing.T, plan chaosPlan, c *kafkatest.Cluster) *chaosRun {
 		topics:   map[string]*chaosTopic{},
 		calls:    map[*chaosCall]bool{},
 		gate:     newTxnGate(),
+		start:    time.Now(), // before the producer, whose logger reads it
 	}
 	for _, name := range []string{chaosTopicA, chaosTopicB, chaosTopicS} {
 		id, _ := c.TopicID(name)
