@@ -2,7 +2,6 @@ package producer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -277,7 +276,7 @@ func (r *chaosRun) fault(rng *rand.Rand, st *chaosState) (*kafkatest.FaultHandle
 		err := r.c.CreatePartitions(topic, total)
 		r.tracef("CreatePartitions(%s, %d): %v", topic, total, err)
 		if err == nil {
-			r.topicChanged(topic, begun, total, false)
+			r.topicChanged(topic, begun, total, false, false)
 		}
 	case faultRecreateTopic:
 		topic = []string{chaosTopicA, chaosTopicB}[pick%2]
@@ -311,7 +310,7 @@ func (r *chaosRun) fault(rng *rand.Rand, st *chaosState) (*kafkatest.FaultHandle
 				return
 			}
 			delete(st.recreating, topic)
-			r.topicChanged(topic, begun, next, next < n)
+			r.topicChanged(topic, begun, next, next < n, true)
 		}}
 	}
 	return nil, nil
@@ -336,18 +335,26 @@ func (r *chaosRun) fatalEvent() []*kafkatest.FaultHandle {
 		r.violate("setup", nil, "a second producer: %v", err)
 		return nil
 	}
+	r.tracef("fatal: a second producer with our transactional.id initializes")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	r.mu.Lock()
+	r.fenceFrom = time.Now()
+	r.mu.Unlock()
 	err = zombie.InitTransactions(ctx)
+	r.mu.Lock()
+	r.fenceTo = time.Now()
+	r.mu.Unlock()
 	cancel()
-	r.tracef("fatal: a second producer with our transactional.id initialized: %v", err)
+	r.tracef("fatal: the second producer initialized: %v", err)
 	if err := zombie.Close(context.Background()); err != nil {
 		r.tracef("the second producer's Close: %v", err)
 	}
 	return nil
 }
 
-// topicChanged notes that topic has count partitions since a change begun then.
-func (r *chaosRun) topicChanged(topic string, begun time.Time, count int32, shrank bool) {
+// topicChanged notes that topic has count partitions since a change begun then: partitions
+// added, or (recreated) the topic deleted and created again.
+func (r *chaosRun) topicChanged(topic string, begun time.Time, count int32, shrank, recreated bool) {
 	refreshes := r.p.Stats().MetadataRefreshes // read after the change: an upper bound
 	id, _ := r.c.TopicID(topic)
 	r.mu.Lock()
@@ -359,7 +366,7 @@ func (r *chaosRun) topicChanged(topic string, begun time.Time, count int32, shra
 	} else {
 		t.incarnations = append(t.incarnations, chaosIncarnation{id: id, partitions: count})
 	}
-	t.changes = append(t.changes, chaosChange{begun: begun, ended: time.Now(), count: count, refreshesAfter: refreshes, shrank: shrank})
+	t.changes = append(t.changes, chaosChange{begun: begun, ended: time.Now(), count: count, refreshesAfter: refreshes, shrank: shrank, recreated: recreated})
 }
 
 func describeFault(f kafkatest.Fault, windowed bool, window time.Duration) string {
@@ -547,11 +554,7 @@ func (r *chaosRun) abortUntilEnded(tx *chaosTxn) {
 			return
 		}
 		if afterClear > 4 {
-			var defects []string
-			if errors.Is(last, wire.ErrInvalidTxnState) {
-				defects = []string{"15"}
-			}
-			r.violate("next-transaction", defects, "transaction %d cannot be ended once the faults are gone: AbortTransaction keeps failing: %v", tx.k, last)
+			r.violate("next-transaction", r.signature(last), "transaction %d cannot be ended once the faults are gone: AbortTransaction keeps failing: %v", tx.k, last)
 			r.txnStuck.Store(true)
 			return
 		}

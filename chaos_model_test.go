@@ -53,7 +53,13 @@ type chaosRun struct {
 	batchFail int64 // and with one
 	gated     map[string]int
 	stats     Stats // after the final Close
-	outcomes  chaosCounts
+	// fenceFrom and fenceTo bound the InitTransactions of the fencing second producer,
+	// which aborts our open transaction.
+	fenceFrom, fenceTo time.Time
+	// reorderedByRecreate counts records found after later ones of their stream because
+	// their topic was recreated while they were in flight.
+	reorderedByRecreate int
+	outcomes            chaosCounts
 }
 
 // chaosCounts counts outcomes, for the summary.
@@ -148,6 +154,7 @@ type chaosChange struct {
 	count          int32
 	refreshesAfter int64
 	shrank         bool
+	recreated      bool // deleted and created again, not grown
 }
 
 // chaosTxn is one transaction the driver ran.
