@@ -89,7 +89,7 @@ func (r *chaosRun) chaos() {
 		case <-timer.C:
 		}
 		runUndos(false)
-		if at := r.plan.fatalAt; at > 0 && !r.fatal.Load() && time.Since(r.start) >= at {
+		if at := r.plan.fatalAt; at > 0 && r.plan.mode.txn() && !r.fatal.Load() && time.Since(r.start) >= at {
 			// The fatal answer must be the one InitProducerId meets: earlier faults of that
 			// key would apply first.
 			for _, h := range handles {
@@ -316,20 +316,12 @@ func (r *chaosRun) fault(rng *rand.Rand, st *chaosState) (*kafkatest.FaultHandle
 	return nil, nil
 }
 
-// fatalEvent makes the producer meet a fatal error: fenced by a second producer with its
-// transactional.id, or, idempotent, refused its epoch bump with CLUSTER_AUTHORIZATION_FAILED.
-// From then on its records may all fail and no recovery is expected.
+// fatalEvent makes a transactional producer meet a fatal error: a second producer with its
+// transactional.id fences it. From then on its records may all fail and no recovery is
+// expected. (An idempotent producer bumps its epoch locally, without InitProducerId: its
+// fatal error comes at the start, see refuseProducerID.)
 func (r *chaosRun) fatalEvent() []*kafkatest.FaultHandle {
 	r.fatal.Store(true)
-	if !r.plan.mode.txn() {
-		r.tracef("fatal: InitProducerId answers CLUSTER_AUTHORIZATION_FAILED; one Produce answers UNKNOWN_PRODUCER_ID")
-		return []*kafkatest.FaultHandle{
-			r.c.InjectFault(kafkatest.Fault{Key: wire.KeyInitProducerID, Broker: kafkatest.AnyBroker, Partition: kafkatest.AnyPartition,
-				ErrorCode: wire.ErrClusterAuthorizationFailed.Code, Times: -1}),
-			r.c.InjectFault(kafkatest.Fault{Key: wire.KeyProduce, Broker: kafkatest.AnyBroker, Partition: kafkatest.AnyPartition,
-				ErrorCode: wire.ErrUnknownProducerID.Code, Times: 3, SparesDuplicates: true}),
-		}
-	}
 	zombie, err := New(Config{BootstrapServers: r.c.Addrs(), TransactionalID: r.plan.cfg.TransactionalID, RequestTimeout: r.plan.cfg.RequestTimeout})
 	if err != nil {
 		r.violate("setup", nil, "a second producer: %v", err)
@@ -695,4 +687,14 @@ func (r *chaosRun) stallDials() {
 		time.Sleep(time.Millisecond)
 	}
 	r.tracef("a dial to broker %d is hanging: %v", leader, r.c.RequestCount(wire.KeyApiVersions) > before)
+}
+
+// refuseProducerID makes the brokers answer InitProducerId with CLUSTER_AUTHORIZATION_FAILED,
+// as a broker does to a principal without IdempotentWrite: an idempotent producer created
+// then can send nothing, and every record fails.
+func (r *chaosRun) refuseProducerID() {
+	r.fatal.Store(true)
+	r.tracef("fatal: InitProducerId answers CLUSTER_AUTHORIZATION_FAILED")
+	r.c.InjectFault(kafkatest.Fault{Key: wire.KeyInitProducerID, Broker: kafkatest.AnyBroker, Partition: kafkatest.AnyPartition,
+		ErrorCode: wire.ErrClusterAuthorizationFailed.Code, Times: -1})
 }

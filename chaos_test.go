@@ -187,9 +187,9 @@ type chaosPlan struct {
 	maxPartitions  int32         // CreatePartitions stops here
 	recreateShrink bool          // a recreated topic may have fewer partitions
 	closeInDial    bool          // the final Close comes while a dial hangs (request.timeout.ms 4 s)
-	// fatalAt, when not 0, is when the producer meets a fatal error: a second producer
-	// with its transactional.id fences it, or InitProducerId answers
-	// CLUSTER_AUTHORIZATION_FAILED to the epoch bump an UNKNOWN_PRODUCER_ID asks for.
+	// fatalAt, when not 0, is when a transactional producer meets a fatal error: a second
+	// producer with its transactional.id fences it. An idempotent producer meets its fatal
+	// error at the start: InitProducerId answers CLUSTER_AUTHORIZATION_FAILED.
 	fatalAt time.Duration
 }
 
@@ -371,6 +371,9 @@ func runChaos(t *testing.T, plan chaosPlan, tally *chaosTally) {
 	}
 	t.Cleanup(c.Close)
 	r := newChaosRun(t, plan, c)
+	if plan.fatalAt > 0 && plan.mode == chaosIdempotent {
+		r.refuseProducerID()
+	}
 	cfg := plan.cfg
 	cfg.BootstrapServers = c.Addrs()
 	cfg.Hooks = (*chaosHooks)(r)
