@@ -61,7 +61,7 @@ import (
 //	   holds back the partitions added with it, of any topic (seed 110).
 //	11 partition-added: seeds 5, 29, 56, 105, 125, 1142. Right after CreatePartitions(chaos-b,
 //	   3) a send to partition 2 fails at once: "invalid record: partition 2 of topic
-//	   \"chaos-b\", which has 2".
+//	   "chaos-b", which has 2".
 //	12 bounded-calls: seeds 29, 2005, 2018, 2045. A dial whose ApiVersions answer never comes
 //	   holds Close(100 ms) for request.timeout.ms (4 s).
 //	14 liveness / next-transaction: seeds 202, 1082, 2134, 2142, 2230. A connection dropped
