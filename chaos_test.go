@@ -18,7 +18,6 @@ import (
 	"github.com/gregor-kafka/producer/compress"
 	"github.com/gregor-kafka/producer/internal/testutil"
 	"github.com/gregor-kafka/producer/kafkatest"
-	"github.com/gregor-kafka/producer/wire"
 )
 
 // TestChaos runs the whole producer against kafkatest under randomized, seeded schedules of
@@ -710,7 +709,8 @@ func (r *chaosRun) finalClose() {
 	}
 }
 
-// chaosTally records the run's results.
+// report logs the run's summary and excused violations, fails the test with the others, and
+// adds the run to tally.
 func (r *chaosRun) report(tally *chaosTally) {
 	r.mu.Lock()
 	viols := append([]chaosViolation(nil), r.viols...)
@@ -760,7 +760,7 @@ func (r *chaosRun) report(tally *chaosTally) {
 	}
 }
 
-// gateStates of the txn gate.
+// txnGate tells the streams of a transactional run when a transaction is open.
 type txnGate struct {
 	mu   sync.Mutex
 	open bool
@@ -796,4 +796,3 @@ func (g *txnGate) wait(stop <-chan struct{}) bool {
 	}
 }
 
-var _ = wire.KeyProduce
