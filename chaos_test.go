@@ -795,4 +795,3 @@ func (g *txnGate) wait(stop <-chan struct{}) bool {
 		return false
 	}
 }
-
