@@ -61,6 +61,12 @@ type Fault struct {
 	// DropConnection closes the connection instead of answering (after the Delay, and
 	// after appending with AppendAnyway).
 	DropConnection bool
+	// SparesDuplicates makes a Produce fault pass over a batch its partition already holds
+	// (the retry of a batch that was written, which the broker answers as a duplicate of the
+	// one it has), so that a sequence error (OUT_OF_ORDER_SEQUENCE_NUMBER,
+	// UNKNOWN_PRODUCER_ID) goes only where a broker could answer it: a broker holding the
+	// batch never would. The batches passed over do not count as hits.
+	SparesDuplicates bool
 }
 
 // FaultHandle is an injected fault: it counts its hits and can be removed.
@@ -100,6 +106,9 @@ func (h *FaultHandle) Hits() int {
 	defer h.set.mu.Unlock()
 	return h.e.hits
 }
+
+// Fault returns the fault as injected.
+func (h *FaultHandle) Fault() Fault { return h.e.f }
 
 // Remove retires the fault; requests already hit keep their fate.
 func (h *FaultHandle) Remove() {
@@ -147,10 +156,25 @@ func (s *faultSet) match(key int16, broker int32) *Fault {
 	return nil
 }
 
-// topicPartition names one partition of a Produce request.
+// topicPartition names one partition of a Produce request; held reports that the partition
+// already holds its batch (a duplicate), for SparesDuplicates.
 type topicPartition struct {
 	topic     string
 	partition int32
+	held      bool
+}
+
+// sparing reports whether some live fault has SparesDuplicates, so that Produce requests
+// need to know which of their batches are duplicates.
+func (s *faultSet) sparing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.list {
+		if e.f.SparesDuplicates {
+			return true
+		}
+	}
+	return false
 }
 
 // matchProduce returns, for each partition of a Produce request received by broker, the
@@ -169,7 +193,8 @@ func (s *faultSet) matchProduce(key int16, broker int32, tps []topicPartition) [
 			f := &e.f
 			if f.Key != key || (f.Broker != AnyBroker && f.Broker != broker) ||
 				(f.Topic != "" && f.Topic != tp.topic) ||
-				(f.Partition != AnyPartition && f.Partition != tp.partition) {
+				(f.Partition != AnyPartition && f.Partition != tp.partition) ||
+				(f.SparesDuplicates && tp.held) {
 				continue
 			}
 			cp := *f

@@ -32,6 +32,9 @@ func TestFaultProduceErrorCode(t *testing.T) {
 	if h.Hits() != 2 {
 		t.Fatalf("%d hits, want 2", h.Hits())
 	}
+	if f := h.Fault(); f.Key != wire.KeyProduce || f.Partition != 1 || f.ErrorCode != wire.ErrNotEnoughReplicas.Code || f.Times != 2 {
+		t.Fatalf("Fault() = %+v", f)
+	}
 	if n0, n1 := len(c.Records("t", 0)), len(c.Records("t", 1)); n0 != 3 || n1 != 1 {
 		t.Fatalf("stored %d and %d records, want 3 and 1: a faulted batch was written", n0, n1)
 	}
@@ -55,6 +58,35 @@ func TestFaultAppendAnyway(t *testing.T) {
 	}
 	if n := len(c.Records("t", 0)); n != 2 {
 		t.Fatalf("%d records stored after the retry, want 2", n)
+	}
+}
+
+func TestFaultSparesDuplicates(t *testing.T) {
+	c := newTestCluster(t, SeedTopic("t", 1))
+	tc := dialLeader(t, c, "t", 0)
+	pid, epoch := tc.initProducerID()
+	first := makeBatch(t, idemSpec(pid, epoch, 0), values(2)...)
+	if got := tc.produce(9, "t", 0, first); got.ErrorCode != 0 {
+		t.Fatal(got)
+	}
+	h := c.InjectFault(Fault{Key: wire.KeyProduce, Broker: AnyBroker, Partition: AnyPartition, ErrorCode: wire.ErrUnknownProducerID.Code,
+		Times: 1, SparesDuplicates: true})
+	// A retry of the stored batch is passed over: answered as the duplicate it is.
+	if got := tc.produce(9, "t", 0, first); got.ErrorCode != 0 || got.BaseOffset != 0 || h.Hits() != 0 {
+		t.Fatalf("retry of a stored batch: %+v, %d hits", got, h.Hits())
+	}
+	// A batch without a producer id is never a duplicate: it meets the error.
+	if got := tc.produce(9, "t", 0, makeBatch(t, plainSpec(), values(1)...)); got.ErrorCode != wire.ErrUnknownProducerID.Code || h.Hits() != 1 {
+		t.Fatalf("plain batch: %+v, %d hits", got, h.Hits())
+	}
+	// A new batch meets the error, and nothing is written.
+	c.InjectFault(Fault{Key: wire.KeyProduce, Broker: AnyBroker, Partition: AnyPartition, ErrorCode: wire.ErrOutOfOrderSequenceNumber.Code,
+		Times: 1, SparesDuplicates: true})
+	if got := tc.produce(9, "t", 0, makeBatch(t, idemSpec(pid, epoch, 2), values(1)...)); got.ErrorCode != wire.ErrOutOfOrderSequenceNumber.Code {
+		t.Fatalf("new batch: %+v", got)
+	}
+	if n := len(c.Records("t", 0)); n != 2 {
+		t.Fatalf("%d records stored, want 2", n)
 	}
 }
 

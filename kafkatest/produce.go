@@ -26,6 +26,7 @@ func handleProduce(cn *conn, ex *exchange) (wire.Response, error) {
 	// Resolve the topics and find the faults for every partition in one pass.
 	topics := make([]*topic, len(req.Topics))
 	var tps []topicPartition
+	sparing := c.faults.sparing()
 	for i := range req.Topics {
 		rt := &req.Topics[i]
 		if v >= 13 {
@@ -37,8 +38,9 @@ func handleProduce(cn *conn, ex *exchange) (wire.Response, error) {
 		if topics[i] != nil {
 			name = topics[i].name
 		}
-		for _, pt := range rt.Partitions {
-			tps = append(tps, topicPartition{name, pt.Index})
+		for j := range rt.Partitions {
+			pt := &rt.Partitions[j]
+			tps = append(tps, topicPartition{topic: name, partition: pt.Index, held: sparing && holdsBatch(topics[i], pt)})
 		}
 	}
 	faults := c.faults.matchProduce(wire.KeyProduce, cn.b.id, tps)
@@ -204,6 +206,23 @@ func (cn *conn) producePartition(t *topic, pt *wire.ProducePartition, version in
 	p.mu.Unlock()
 	c.waits.notify()
 	return base, nil
+}
+
+// holdsBatch reports whether the partition of t that pt names already holds pt's batch from
+// its idempotent producer: a retry it would answer as a duplicate.
+func holdsBatch(t *topic, pt *wire.ProducePartition) bool {
+	if t == nil || pt.Index < 0 || int(pt.Index) >= len(t.partitions) {
+		return false
+	}
+	h, _, _, err := wire.ParseBatchHeader(pt.Records)
+	if err != nil || h.ProducerID < 0 {
+		return false
+	}
+	p := t.partitions[pt.Index]
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, dup, _ := p.checkProducerLocked(&h)
+	return dup
 }
 
 // unknownTopic is the error for a batch whose topic does not exist (any more).
