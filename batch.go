@@ -130,7 +130,7 @@ func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, size int, 
 		}
 		pa.mu.Unlock()
 	}()
-	if p.closed.Load() {
+	if p.closed.Load() || pa.gone.Load() {
 		return false, 0, false
 	}
 	b := pa.open

@@ -93,23 +93,7 @@ import (
 //
 // The key names a defect of the issue; a letter marks a part of one that fixes may treat
 // apart.
-var knownDefects = map[string]string{
-	"1":  "delivery.timeout.ms expiry overwrites a batch already done (acknowledged or failed): it is counted twice in Stats and OnBatchDone",
-	"2":  "an expired or failed transactional batch does not make the transaction abortable: CommitTransaction returns nil",
-	"2s": "a Send that fails before its record is enqueued (record too large, buffer full, no metadata) does not make the transaction abortable, as Java's does (KafkaProducer.doSend → maybeTransitionToErrorState)",
-	"3":  "OUT_OF_ORDER_SEQUENCE_NUMBER / UNKNOWN_PRODUCER_ID on a transactional producer stalls its partitions until delivery.timeout.ms, then the commit succeeds",
-	"4":  "AbortTransaction (V1) fails numbered batches without bumping the epoch: the next transaction meets OUT_OF_ORDER_SEQUENCE_NUMBER",
-	"5":  "a Send waiting for metadata or memory when CommitTransaction runs is written outside any open transaction",
-	"6":  "Close from a callback never returns; Flush from a callback blocks until its ctx ends",
-	"7":  "hooks run under the partition lock: a producer call from OnBatchDone deadlocks",
-	"8":  "the fail-everything paths do not update Stats or call OnBatchDone, while OnRecordDone fires",
-	"9":  "a failed dial counts as a failed attempt of every batch for that leader",
-	"10": "a topic recreated with fewer partitions keeps the old partition count",
-	"11": "a send to a partition the cluster just added fails at once with ErrInvalidRecord",
-	"12": "Close(ctx) waits out a dial (or another request) in progress past its ctx",
-	"14": "transaction coordinator requests are not retried after a dropped connection",
-	"15": "CommitTransaction returns an error though the broker committed; the AbortTransaction after it fails",
-}
+var knownDefects = map[string]string{}
 
 // knownDefect reports whether defect d is known and not overridden by -chaos.strict.
 func knownDefect(d string) bool {

@@ -2,6 +2,7 @@ package producer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -558,6 +559,14 @@ func (r *chaosRun) abortUntilEnded(tx *chaosTxn) {
 		if err == nil {
 			r.mu.Lock()
 			tx.ended = true
+			r.mu.Unlock()
+			return
+		}
+		if errors.Is(err, ErrTransactionCommitted) {
+			// The commit this abort follows was interrupted after its EndTxn and happened: its
+			// error said the outcome was unknown (ErrTimeout), and this is the outcome.
+			r.mu.Lock()
+			tx.committed, tx.ended = true, true
 			r.mu.Unlock()
 			return
 		}

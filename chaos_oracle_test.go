@@ -184,21 +184,26 @@ func (r *chaosRun) check() {
 			r.expiries.Add(1)
 		}
 	}
-	if st.RecordsSent != hookOK || st.RecordsFailed != hookFail {
+	// Stats.RecordsFailed counts the records refused at the call too; the hooks see only
+	// records that were enqueued.
+	refused := int64(cnt.syncFailed)
+	if st.RecordsSent != hookOK || st.RecordsFailed != hookFail+refused {
 		// More in Stats: a batch counted twice (an expiry overwriting a batch already done,
 		// defect 1). Fewer: batches failed without being counted (the fail-everything paths,
 		// defect 8).
 		var defects []string
-		if st.RecordsSent > hookOK || st.RecordsFailed > hookFail {
+		if st.RecordsSent > hookOK || st.RecordsFailed > hookFail+refused {
 			defects = append(defects, "1")
 		}
-		if st.RecordsSent < hookOK || st.RecordsFailed < hookFail {
+		if st.RecordsSent < hookOK || st.RecordsFailed < hookFail+refused {
 			defects = append(defects, "8")
 		}
-		r.violate("stats", defects, "Stats: %d sent and %d failed; OnRecordDone saw %d and %d", st.RecordsSent, st.RecordsFailed, hookOK, hookFail)
+		r.violate("stats", defects, "Stats: %d sent and %d failed; OnRecordDone saw %d and %d, and %d were refused at the call",
+			st.RecordsSent, st.RecordsFailed, hookOK, hookFail, refused)
 	}
-	if batchOK != st.RecordsSent || batchFail != st.RecordsFailed {
-		r.violate("stats", []string{"1", "8"}, "Stats: %d sent and %d failed; OnBatchDone reported %d and %d", st.RecordsSent, st.RecordsFailed, batchOK, batchFail)
+	if batchOK != st.RecordsSent || batchFail+refused != st.RecordsFailed {
+		r.violate("stats", []string{"1", "8"}, "Stats: %d sent and %d failed; OnBatchDone reported %d and %d, and %d were refused at the call",
+			st.RecordsSent, st.RecordsFailed, batchOK, batchFail, refused)
 	}
 	if st.BufferedBytes != 0 {
 		r.violate("stats", nil, "Stats().BufferedBytes is %d after Close: buffer.memory did not return to zero", st.BufferedBytes)

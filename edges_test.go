@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -576,7 +575,7 @@ func TestTxnCommitResumes(t *testing.T) {
 		t.Fatalf("interrupted commit: %v", err)
 	}
 	err := p.AbortTransaction(ctx)
-	if !errors.Is(err, ErrTransactionState) || !strings.Contains(err.Error(), "committed") {
+	if !errors.Is(err, ErrTransactionCommitted) {
 		t.Fatalf("abort after an interrupted commit: %v", err)
 	}
 	n := 0
@@ -589,6 +588,30 @@ func TestTxnCommitResumes(t *testing.T) {
 		t.Fatalf("the interrupted commit's record committed %d times", n)
 	}
 	runTxn(t, ctx, p, c, "after-abort")
+
+	// A commit interrupted before EndTxn (its records not all sent) committed nothing: an
+	// abort after it aborts.
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	h := c.InjectFault(kafkatest.Fault{Key: wire.KeyProduce, Broker: kafkatest.AnyBroker, Delay: time.Second, Times: 1})
+	f := p.Send(ctx, Record{Topic: "t", Value: []byte("r-2")})
+	short3, cancel3 := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel3()
+	if err := p.CommitTransaction(short3); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("commit interrupted in its flush: %v", err)
+	}
+	if err := p.AbortTransaction(ctx); err != nil {
+		t.Fatalf("abort after a commit interrupted before EndTxn: %v", err)
+	}
+	_ = f.Wait(ctx)
+	h.Remove()
+	for _, v := range committedValues(c, "t") {
+		if v == "r-2" {
+			t.Fatal("a commit interrupted before EndTxn, then aborted, committed its record")
+		}
+	}
+	runTxn(t, ctx, p, c, "after-interrupted-flush")
 }
 
 // CONCURRENT_TRANSACTIONS from AddPartitionsToTxn (the previous transaction's markers are

@@ -26,6 +26,11 @@ var (
 	// ErrInvalidRecord is returned for a record the producer refuses before sending it: an
 	// empty topic, a header key that is not valid UTF-8, a partition out of range.
 	ErrInvalidRecord = errors.New("producer: invalid record")
+	// ErrTransactionCommitted is returned by AbortTransaction called after a
+	// CommitTransaction that was interrupted (its ctx ended) once EndTxn had been sent: the
+	// abort learned that the commit happened. The transaction stands committed; do not redo
+	// its work. The producer is ready for the next transaction.
+	ErrTransactionCommitted = errors.New("producer: the transaction was committed")
 	// ErrInCallback is returned by Flush, CommitTransaction and AbortTransaction called
 	// from a callback or a hook: they wait for callbacks to run, and the callbacks' goroutine
 	// would be waiting for itself (Java's flush from a callback fails the same way).

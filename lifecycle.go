@@ -138,6 +138,9 @@ func (p *Producer) unsend(b *batch) {
 	if p.cfg.idempotent && p.idem.answered() {
 		p.pokeAll()
 	}
+	if pa.gone.Load() { // no sink takes it any more
+		p.failBatches(failWaiting, errPartitionGone, func(fn func(*partition)) { fn(pa) })
+	}
 }
 
 // attemptDone ends one attempt to send b with err (nil for success). A failed attempt is
@@ -411,7 +414,8 @@ func (p *Producer) failBatches(scope failScope, cause error, each func(func(*par
 // expireStale fails the batches that waited longer than delivery.timeout.ms without an
 // answer: those of partitions without a reachable leader, or stuck behind retries.
 func (p *Producer) expireStale() {
-	p.failBatches(failExpired, nil, p.forEachPartition)
+	p.failBatches(failExpired, nil, p.forEachPartitionAll)
+	p.pruneGone()
 }
 
 // popDoneLocked hands the batches at the head of the queue whose outcome is known to the

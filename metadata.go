@@ -475,12 +475,12 @@ func (m *metadata) apply(resp *wire.MetadataResponse) (unresolved bool) {
 	p.assignPartitions()
 	if len(gone) > 0 {
 		// Their records were for partitions the topic no longer has.
-		p.failBatches(failWaiting, fmt.Errorf("%w: the topic was recreated without this partition", wire.ErrUnknownTopicOrPartition),
-			func(fn func(*partition)) {
-				for _, pa := range gone {
-					fn(pa)
-				}
-			})
+		p.addGone(gone)
+		p.failBatches(failWaiting, errPartitionGone, func(fn func(*partition)) {
+			for _, pa := range gone {
+				fn(pa)
+			}
+		})
 	}
 	return unresolved
 }

@@ -44,6 +44,7 @@ type Producer struct {
 	batches    sync.Pool // *batch
 
 	topics sync.Map // name -> *topicState
+	gone   goneParts
 	meta   *metadata
 	idem   *idempotence
 	txn    *transactions // nil without transactional.id
@@ -246,6 +247,7 @@ func (p *Producer) send(ctx context.Context, rec *Record, cb Callback, fut *Futu
 			return err
 		}
 	}
+choose:
 	var idx int32
 	if n, ok := rec.Partition.Get(); ok {
 		idx = n
@@ -280,6 +282,15 @@ func (p *Producer) send(ctx context.Context, rec *Record, cb Callback, fut *Futu
 			p.txn.endSend()
 		}
 		spare = nil
+		if !ok && pa.gone.Load() && !p.closed.Load() {
+			// The topic was recreated without this partition since its metadata was read:
+			// choose again among the partitions it has now.
+			var err error
+			if t, parts, err = p.topicParts(ctx, rec.Topic, want, blockDeadline()); err != nil {
+				return err
+			}
+			goto choose
+		}
 		if !ok {
 			return ErrClosed
 		}
@@ -583,6 +594,51 @@ func (p *Producer) assignPartitions() {
 	}
 }
 
+// errPartitionGone fails the records of a partition that a recreated topic no longer has.
+var errPartitionGone = fmt.Errorf("%w: the topic was recreated without this partition", wire.ErrUnknownTopicOrPartition)
+
+// goneParts are the partitions that topics recreated with fewer partitions lost, kept until
+// their batches are completed, so that Flush, Close and the expiry sweep still see them.
+type goneParts struct {
+	mu    sync.Mutex
+	parts []*partition
+}
+
+func (p *Producer) addGone(parts []*partition) {
+	p.gone.mu.Lock()
+	p.gone.parts = append(p.gone.parts, parts...)
+	p.gone.mu.Unlock()
+}
+
+// pruneGone forgets the gone partitions that hold no batch any more.
+func (p *Producer) pruneGone() {
+	p.gone.mu.Lock()
+	defer p.gone.mu.Unlock()
+	kept := p.gone.parts[:0]
+	for _, pa := range p.gone.parts {
+		pa.mu.Lock()
+		busy := pa.open != nil || len(pa.queue) > 0
+		pa.mu.Unlock()
+		if busy {
+			kept = append(kept, pa)
+		}
+	}
+	clear(p.gone.parts[len(kept):])
+	p.gone.parts = kept
+}
+
+// forEachPartitionAll is forEachPartition and the gone partitions: for the paths that must
+// reach every batch (Flush, Close, expiry, a transaction's end).
+func (p *Producer) forEachPartitionAll(fn func(*partition)) {
+	p.forEachPartition(fn)
+	p.gone.mu.Lock()
+	gone := append([]*partition(nil), p.gone.parts...)
+	p.gone.mu.Unlock()
+	for _, pa := range gone {
+		fn(pa)
+	}
+}
+
 // forEachPartition calls fn for every partition of every known topic.
 func (p *Producer) forEachPartition(fn func(*partition)) {
 	p.topics.Range(func(_, v any) bool {
@@ -628,7 +684,7 @@ func (p *Producer) flush(ctx context.Context) error {
 		target uint64
 	}
 	var marks []mark
-	p.forEachPartition(func(pa *partition) {
+	p.forEachPartitionAll(func(pa *partition) {
 		pa.mu.Lock()
 		pa.sealLocked()
 		if pa.completed < pa.created {
@@ -680,7 +736,7 @@ func (p *Producer) Close(ctx context.Context) error {
 	// A send that passed the closed check before now may still be appending: taking every
 	// partition's lock once orders those appends before the flush below, and later ones
 	// see closed under the lock and refuse.
-	p.forEachPartition(func(pa *partition) {
+	p.forEachPartitionAll(func(pa *partition) {
 		pa.mu.Lock()
 		//lint:ignore SA2001 the empty critical section is the barrier
 		pa.mu.Unlock()
@@ -699,7 +755,7 @@ func (p *Producer) Close(ctx context.Context) error {
 		p.txn.close()
 	}
 	// Every goroutine that could answer a batch is gone: what has no outcome fails.
-	p.failBatches(failClosed, ErrClosed, p.forEachPartition)
+	p.failBatches(failClosed, ErrClosed, p.forEachPartitionAll)
 	if inCallback {
 		return nil // the completion goroutine delivers the rest once this callback returns
 	}

@@ -49,6 +49,7 @@ type transactions struct {
 	failing  int        // failUnsentBecause calls due or under way
 	sendDone *sync.Cond // on mu: signalled when sending or failing drops to 0
 	endSent  bool       // the ending transaction's EndTxn was answered (an interrupted end resumes after it)
+	endTried bool       // its EndTxn was sent at least once (an interrupted end may have happened)
 	pending  map[*partition]bool
 	inTxn    []*partition
 	adding   bool // an AddPartitionsToTxn is under way
@@ -96,7 +97,7 @@ func (t *transactions) failUnsentBecause(cause error) {
 		}
 		t.mu.Unlock()
 	}()
-	t.p.failBatches(failUnnumbered, fmt.Errorf("%w: the transaction must abort because of: %w", ErrTransactionState, cause), t.p.forEachPartition)
+	t.p.failBatches(failUnnumbered, fmt.Errorf("%w: the transaction must abort because of: %w", ErrTransactionState, cause), t.p.forEachPartitionAll)
 }
 
 // markFailed is the state change of fail, without failing unsent batches; it takes only
@@ -174,8 +175,9 @@ func (p *Producer) BeginTransaction() error {
 // failed, the transaction cannot commit: the error is returned and only AbortTransaction is
 // possible. When ctx ends before the commit's outcome is known, CommitTransaction returns
 // an [ErrTimeout] and the transaction stays committing: call CommitTransaction again to
-// learn the outcome, as with the Java client. An AbortTransaction called instead finishes
-// the commit first and, if it happened, fails with [ErrTransactionState] saying so.
+// learn the outcome, as with the Java client. An AbortTransaction called instead aborts when
+// the commit had not sent EndTxn yet; otherwise it finishes the commit first and, if it
+// happened, fails with [ErrTransactionCommitted].
 // From a callback or hook it fails with [ErrInCallback].
 func (p *Producer) CommitTransaction(ctx context.Context) error {
 	return p.endTransaction(ctx, true)
@@ -210,26 +212,28 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 		return t.stateErrLocked(op + " during SendOffsetsToTransaction")
 	case t.state == ending: // resuming an interrupted end
 	case t.state == txnInTransaction, t.state == txnAbortable && !commit:
-		t.state, t.endSent = ending, false
+		t.state, t.endSent, t.endTried = ending, false, false
 		// Sends that passed their check append before the flush below; later ones fail.
 		// Unsent batches being failed for this transaction are failed before it ends.
 		for t.sending > 0 || t.failing > 0 {
 			t.sendDone.Wait()
 		}
+	case t.state == txnCommitting && !commit && !t.endTried:
+		// The interrupted commit never sent EndTxn: nothing was committed. Abort instead.
+		t.state = txnAborting
 	case t.state == txnCommitting || t.state == txnAborting:
-		// The other end was interrupted before its outcome was known: learn it first, by
-		// finishing that end. Its outcome stands; this call reports it as an error (the
-		// caller must not believe the opposite happened) and leaves the producer ready.
+		// The other end was interrupted after sending EndTxn, before its outcome was known:
+		// learn it first, by finishing that end. Its outcome stands; this call reports it as
+		// an error (the caller must not believe the opposite happened) and leaves the
+		// producer ready.
 		other := t.state == txnCommitting
 		t.mu.Unlock()
-		otherOp, outcome := "AbortTransaction", "aborted"
-		if other {
-			otherOp, outcome = "CommitTransaction", "committed"
-		}
 		err := p.endTransaction(ctx, other)
-		if err == nil {
-			return fmt.Errorf("%w: %s after an interrupted %s: that call's transaction was %s, which stands",
-				ErrTransactionState, op, otherOp, outcome)
+		switch {
+		case err == nil && other:
+			return fmt.Errorf("%w: AbortTransaction after an interrupted CommitTransaction", ErrTransactionCommitted)
+		case err == nil:
+			return fmt.Errorf("%w: CommitTransaction after an interrupted AbortTransaction: the transaction was aborted", ErrTransactionState)
 		}
 		t.mu.Lock()
 		abortNow := !commit && t.state == txnAbortable // the commit failed: abort as asked
@@ -245,10 +249,11 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 	t.mu.Unlock()
 
 	if !commit { // what was not numbered is not sent: it would only be aborted
-		p.failBatches(failUnnumbered, fmt.Errorf("%w: transaction aborted", ErrTransactionState), p.forEachPartition)
+		p.failBatches(failUnnumbered, fmt.Errorf("%w: transaction aborted", ErrTransactionState), p.forEachPartitionAll)
 	}
 	if err := p.flush(ctx); err != nil {
-		return fmt.Errorf("producer: %s interrupted before the transaction's records were sent; call it again: %w", op, err)
+		return fmt.Errorf("%w: %s interrupted before the transaction's records were all sent, so before EndTxn: nothing is committed; call it again (or AbortTransaction): %w",
+			ErrTimeout, op, err)
 	}
 	t.mu.Lock()
 	if commit && t.state != txnCommitting {
@@ -259,6 +264,9 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 	t.mu.Unlock()
 
 	if added && !endSent {
+		t.mu.Lock()
+		t.endTried = true
+		t.mu.Unlock()
 		if err := t.endTxn(ctx, commit); err != nil {
 			if ctx.Err() != nil {
 				return fmt.Errorf("%w: %s: the outcome is not known yet; call it again to learn it: %w", ErrTimeout, op, err)
@@ -296,7 +304,7 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 	t.inTxn = t.inTxn[:0]
 	clear(t.pending)
 	t.offsetsEndedLocked()
-	t.state, t.err, t.endSent = txnReady, nil, false
+	t.state, t.err, t.endSent, t.endTried = txnReady, nil, false, false
 	t.mu.Unlock()
 	return nil
 }
