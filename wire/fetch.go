@@ -437,25 +437,7 @@ func (p *FetchResponse) AppendTo(dst []byte, version int16) []byte {
 		}
 		dst = AppendEmptyTags(dst, flex)
 	}
-	if !flex {
-		return dst
-	}
-	if version < 16 || len(p.NodeEndpoints) == 0 {
-		return AppendEmptyTags(dst, true)
-	}
-	dst = AppendUvarint(dst, 1)
-	dst = AppendUvarint(dst, 0)
-	start := len(dst)
-	dst = AppendArrayLen(dst, len(p.NodeEndpoints), true)
-	for i := range p.NodeEndpoints {
-		e := &p.NodeEndpoints[i]
-		dst = AppendInt32(dst, e.NodeID)
-		dst = AppendString(dst, e.Host, true)
-		dst = AppendInt32(dst, e.Port)
-		dst = AppendNullableString(dst, e.Rack, true)
-		dst = AppendEmptyTags(dst, true)
-	}
-	return InsertUvarintLen(dst, start)
+	return appendNodeEndpointsTag(dst, flex, version >= 16, p.NodeEndpoints)
 }
 
 func (pt *FetchPartitionResponse) appendTo(dst []byte, version int16, flex bool) []byte {
@@ -544,31 +526,7 @@ func (p *FetchResponse) Decode(b []byte, version int16) error {
 		}
 		r.Tags(flex, nil)
 	}
-	endpoints := p.NodeEndpoints[:0]
-	r.Tags(flex, func(tag uint32, data []byte) {
-		if tag != 0 || version < 16 {
-			return
-		}
-		var sub Reader
-		sub.Reset(data)
-		// Smallest endpoint: node id, empty host, port, null rack, tags.
-		endpoints = reuseSlice(endpoints, sub.ArrayLenNonNull(true, 11))
-		for i := range endpoints {
-			e := &endpoints[i]
-			e.NodeID = sub.Int32()
-			e.Host = sub.String(true)
-			e.Port = sub.Int32()
-			e.Rack = sub.NullableString(true)
-			sub.Tags(true, nil)
-		}
-		if err := sub.Complete(); err != nil {
-			r.Failf("tag %d: %w", tag, err)
-		}
-	})
-	if len(endpoints) == 0 {
-		endpoints = nil
-	}
-	p.NodeEndpoints = endpoints
+	p.NodeEndpoints = readNodeEndpointsTag(&r, flex, version >= 16, p.NodeEndpoints)
 	return decodeError(KeyFetch, version, "response", r.Complete())
 }
 

@@ -209,6 +209,58 @@ type NodeEndpoint struct {
 	Rack *string
 }
 
+// appendNodeEndpointsTag writes the top-level tagged fields of a Produce or Fetch response
+// (KIP-951): tag 0, NodeEndpoints, when the version has it (want) and there are any.
+func appendNodeEndpointsTag(dst []byte, flex, want bool, eps []NodeEndpoint) []byte {
+	if !flex || !want || len(eps) == 0 {
+		return AppendEmptyTags(dst, flex)
+	}
+	dst = AppendUvarint(dst, 1)
+	dst = AppendUvarint(dst, 0)
+	start := len(dst)
+	dst = AppendArrayLen(dst, len(eps), true)
+	for i := range eps {
+		e := &eps[i]
+		dst = AppendInt32(dst, e.NodeID)
+		dst = AppendString(dst, e.Host, true)
+		dst = AppendInt32(dst, e.Port)
+		dst = AppendNullableString(dst, e.Rack, true)
+		dst = AppendEmptyTags(dst, true)
+	}
+	return InsertUvarintLen(dst, start)
+}
+
+// readNodeEndpointsTag reads the top-level tagged fields of a Produce or Fetch response, of
+// which tag 0 is NodeEndpoints when the version has it (want). It reuses eps' capacity and
+// returns nil when there are none.
+func readNodeEndpointsTag(r *Reader, flex, want bool, eps []NodeEndpoint) []NodeEndpoint {
+	eps = eps[:0]
+	r.Tags(flex, func(tag uint32, data []byte) {
+		if tag != 0 || !want {
+			return
+		}
+		var sub Reader
+		sub.Reset(data)
+		// Smallest endpoint: node id, empty host, port, null rack, tags.
+		eps = reuseSlice(eps, sub.ArrayLenNonNull(true, 11))
+		for i := range eps {
+			e := &eps[i]
+			e.NodeID = sub.Int32()
+			e.Host = sub.String(true)
+			e.Port = sub.Int32()
+			e.Rack = sub.NullableString(true)
+			sub.Tags(true, nil)
+		}
+		if err := sub.Complete(); err != nil {
+			r.Failf("tag %d: %w", tag, err)
+		}
+	})
+	if len(eps) == 0 {
+		return nil
+	}
+	return eps
+}
+
 // Key returns [KeyProduce].
 func (*ProduceResponse) Key() int16 { return KeyProduce }
 
@@ -235,22 +287,7 @@ func (p *ProduceResponse) AppendTo(dst []byte, version int16) []byte {
 	if !flex {
 		return dst
 	}
-	if version < 10 || len(p.NodeEndpoints) == 0 {
-		return AppendEmptyTags(dst, flex)
-	}
-	dst = AppendUvarint(dst, 1)
-	dst = AppendUvarint(dst, 0)
-	start := len(dst)
-	dst = AppendArrayLen(dst, len(p.NodeEndpoints), true)
-	for i := range p.NodeEndpoints {
-		e := &p.NodeEndpoints[i]
-		dst = AppendInt32(dst, e.NodeID)
-		dst = AppendString(dst, e.Host, true)
-		dst = AppendInt32(dst, e.Port)
-		dst = AppendNullableString(dst, e.Rack, true)
-		dst = AppendEmptyTags(dst, true)
-	}
-	return InsertUvarintLen(dst, start)
+	return appendNodeEndpointsTag(dst, flex, version >= 10, p.NodeEndpoints)
 }
 
 func (pt *ProducePartitionResponse) appendTo(dst []byte, version int16, flex bool) []byte {
@@ -322,31 +359,7 @@ func (p *ProduceResponse) Decode(b []byte, version int16) error {
 	if version >= 1 {
 		p.ThrottleTimeMs = r.Int32()
 	}
-	endpoints := p.NodeEndpoints[:0]
-	r.Tags(flex, func(tag uint32, data []byte) {
-		if tag != 0 || version < 10 {
-			return
-		}
-		var sub Reader
-		sub.Reset(data)
-		// Smallest endpoint: node id, empty host, port, null rack, tags.
-		endpoints = reuseSlice(endpoints, sub.ArrayLenNonNull(true, 11))
-		for i := range endpoints {
-			e := &endpoints[i]
-			e.NodeID = sub.Int32()
-			e.Host = sub.String(true)
-			e.Port = sub.Int32()
-			e.Rack = sub.NullableString(true)
-			sub.Tags(true, nil)
-		}
-		if err := sub.Complete(); err != nil {
-			r.Failf("tag %d: %w", tag, err)
-		}
-	})
-	if len(endpoints) == 0 {
-		endpoints = nil
-	}
-	p.NodeEndpoints = endpoints
+	p.NodeEndpoints = readNodeEndpointsTag(&r, flex, version >= 10, p.NodeEndpoints)
 	return decodeError(KeyProduce, version, "response", r.Complete())
 }
 
