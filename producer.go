@@ -315,11 +315,11 @@ choose:
 
 // failsTransaction reports whether a send that failed with err makes the transaction
 // abortable, as in the Java client: a record lost for a Kafka reason (too large, buffer full,
-// metadata not found, authorization), not misuse (a record refused as invalid, a call in the
-// wrong state, a closed producer) nor the caller's own ctx ending.
+// metadata not found, authorization) or because the producer is closing, not misuse (a
+// record refused as invalid, a call in the wrong state) nor the caller's own ctx ending.
 func failsTransaction(err error) bool {
 	switch {
-	case errors.Is(err, ErrTransactionState), errors.Is(err, ErrInvalidRecord), errors.Is(err, ErrClosed),
+	case errors.Is(err, ErrTransactionState), errors.Is(err, ErrInvalidRecord),
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return false
 	}
@@ -760,8 +760,12 @@ func (p *Producer) Close(ctx context.Context) error {
 		return nil // the completion goroutine delivers the rest once this callback returns
 	}
 	<-p.completed
-	// Deliver what was handed over after the completion goroutine's last look.
+	// Deliver what was handed over after the completion goroutine's last look. This
+	// goroutine stands in for it: a callback or hook that calls Flush here gets
+	// ErrInCallback rather than waiting for itself.
+	p.done.gid.Store(goid())
 	p.runItems(p.done.take(nil))
+	p.done.gid.Store(0)
 	return err
 }
 
