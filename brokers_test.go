@@ -66,9 +66,14 @@ func TestPartitionsFor(t *testing.T) {
 	c := newCluster(t, kafkatest.SeedTopic("pf", 4))
 	p := newProducer(t, Config{BootstrapServers: c.Addrs(), MaxBlock: NoBlock})
 	ctx := ctxTimeout(t, 20*time.Second)
+	// Until the cluster describes the topic (a leader election, say), a NoBlock send fails:
+	// without this fault a metadata refresh could describe it before the send looks.
+	h := c.InjectFault(kafkatest.Fault{Key: wire.KeyMetadata, Broker: kafkatest.AnyBroker, Topic: "pf",
+		ErrorCode: wire.ErrLeaderNotAvailable.Code, Times: -1})
 	if err := p.Send(ctx, Record{Topic: "pf", Value: []byte("x")}).Wait(ctx); !errors.Is(err, ErrTimeout) {
 		t.Fatalf("NoBlock send before metadata: %v, want ErrTimeout", err)
 	}
+	h.Remove()
 	parts, err := p.PartitionsFor(ctx, "pf")
 	if err != nil {
 		t.Fatal(err)
