@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"sort"
 	"strconv"
@@ -226,7 +225,7 @@ func (t *transactions) offsetsStateErr() error {
 // offsetsBackoff waits before retry number attempt after err, or returns an error when err
 // is not retriable, the producer is closing or ctx ends first.
 func (t *transactions) offsetsBackoff(ctx context.Context, attempt int, err error) error {
-	if !isRetriableOffsetsError(err) {
+	if !isRetriableTxnError(err) {
 		return err
 	}
 	t.p.logDebug("producer: SendOffsetsToTransaction will retry", "attempt", attempt, "err", err)
@@ -240,12 +239,6 @@ func (t *transactions) offsetsBackoff(ctx context.Context, attempt int, err erro
 	case <-t.p.closing:
 		return fmt.Errorf("%w (last error: %w)", ErrClosed, err)
 	}
-}
-
-// isRetriableOffsetsError reports whether err is worth another attempt: what
-// isRetriableTxnError says, and a connection the broker closed before it answered (io.EOF).
-func isRetriableOffsetsError(err error) bool {
-	return isRetriableTxnError(err) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // addOffsets sends AddOffsetsToTxn until the transaction coordinator has added the group to
@@ -360,6 +353,9 @@ func (t *transactions) txnOffsetCommit(ctx context.Context, pending []pendingOff
 	var resp wire.TxnOffsetCommitResponse
 	if err := c.CallMax(ctx, req, &resp, maxVersion); err != nil {
 		t.dropGroupCoordinatorLocked(err)
+		if ctx.Err() == nil { // the connection failed: sent again, as t.call's requests are
+			err = fmt.Errorf("%w: %w", errCoordinatorLost, err)
+		}
 		return pending, fmt.Errorf("TxnOffsetCommit: %w", err)
 	}
 	answered := map[pendingOffset]int16{}
@@ -380,7 +376,7 @@ func (t *transactions) txnOffsetCommit(ctx context.Context, pending []pendingOff
 			continue
 		case errors.Is(err, wire.ErrNotCoordinator), errors.Is(err, wire.ErrCoordinatorNotAvailable), errors.Is(err, wire.ErrRequestTimedOut):
 			t.dropGroupCoordinatorLocked(err)
-		case !isRetriableOffsetsError(err):
+		case !isRetriableTxnError(err):
 			return nil, fmt.Errorf("TxnOffsetCommit %s-%d for group %q: %w", po.topic, po.partition, group.GroupID, fencedIfOldEpoch(err))
 		}
 		retry = append(retry, po)
