@@ -104,6 +104,10 @@ type partition struct {
 	// bufHint is the capacity the next batch's buffer starts with (memPool.get rounds it to
 	// a class): that of the last batch sealed full, halved for each batch started since.
 	bufHint int
+	// stickyTurn and stickyBytes count the bytes of unkeyed records sent to the partition
+	// in the sticky partitioner's turn stickyTurn (see countStickyLocked).
+	stickyTurn  int64
+	stickyBytes int
 	// created and completed count batches, for Flush.
 	created   uint64
 	completed uint64
@@ -121,9 +125,13 @@ type partition struct {
 // from p.mem (which may wait, so not under pa.mu) before calling again with it. A spare
 // not used is given back. wake reports whether the partition's sink should be woken (a batch
 // was sealed, or a new batch started and its linger timer must be armed); ok is false when
-// the producer closed meanwhile and nothing was appended.
-func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, size int, cb Callback, fut *Future, spare []byte) (wake bool, need int, ok bool) {
-	pa.mu.Lock()
+// the producer closed meanwhile and nothing was appended. locked says that the caller holds
+// pa.mu already. turn is the sticky partitioner's turn the record is counted in (-1: none);
+// switchSticky reports that the turn has had its bytes.
+func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, size int, cb Callback, fut *Future, spare []byte, locked bool, turn int64) (wake bool, need int, ok, switchSticky bool) {
+	if !locked {
+		pa.mu.Lock()
+	}
 	defer func() {
 		if spare != nil {
 			p.mem.put(spare)
@@ -131,7 +139,7 @@ func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, size int, 
 		pa.mu.Unlock()
 	}()
 	if p.closed.Load() || pa.gone.Load() {
-		return false, 0, false
+		return false, 0, false, false
 	}
 	b := pa.open
 	room := size + recordOverhead
@@ -148,7 +156,7 @@ func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, size int, 
 		// would need more).
 		want := max(min(2*cap(b.buf), p.mem.top), len(b.buf)+room)
 		if cap(spare) < want {
-			return wake, want, true
+			return wake, want, true, false
 		}
 		spare = append(spare[:0], b.buf...)
 		p.mem.put(b.buf)
@@ -158,7 +166,7 @@ func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, size int, 
 	if b == nil {
 		first := room + wire.RecordBatchHeaderSize
 		if cap(spare) < first {
-			return wake, max(first, min(pa.bufHint, p.mem.top)), true
+			return wake, max(first, min(pa.bufHint, p.mem.top)), true, false
 		}
 		b = p.newBatch(pa, spare)
 		spare = nil
@@ -184,7 +192,10 @@ func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, size int, 
 		pa.sealLocked()
 		wake = true
 	}
-	return wake, 0, true
+	if turn >= 0 {
+		switchSticky = pa.countStickyLocked(turn, size, p.cfg.BatchSize)
+	}
+	return wake, 0, true, switchSticky
 }
 
 // newBatch returns an empty batch for pa in buf, a buffer from p.mem.

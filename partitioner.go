@@ -2,11 +2,13 @@ package producer
 
 import (
 	"fmt"
+	"math/bits"
 	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // Partitioner chooses the partition of records that do not name one. It is called
@@ -88,31 +90,134 @@ func (rr *roundRobin) Partition(rec *Record, numPartitions int) int32 {
 // stickyState is the sticky partitioner of KIP-794 for one topic: records without a key stay
 // on one partition until batch.size bytes went to it, then move to another, chosen at random:
 // uniformly, or (adaptive partitioning, the default) weighted by how little each partition
-// has waiting. It keeps no lock: a race between two switches only picks twice.
+// has waiting. The bytes are counted by the partition, under its own lock (countSticky), so
+// that a send touches nothing shared but this state's one word, read. It keeps no lock: a
+// race between two switches only picks twice.
+//
+// When another send holds the current partition's lock, a record goes to the spill
+// partition instead (see [Producer.lockSticky]): goroutines sending at once then fill two
+// batches side by side rather than queue on one mutex. Spilled records do not count toward
+// the switch.
 type stickyState struct {
-	current atomic.Int64 // the partition records go to now
-	bytes   atomic.Int64 // bytes sent to it since it was chosen
+	// current is the partition records go to now, in the low 32 bits, and the turn (the
+	// number of switches so far) in the high 32: a partition counts the bytes of one turn.
+	current atomic.Int64
+	spill   atomic.Int32
+	// contended is set when a send found the current partition locked by another, and
+	// cleared at the switch.
+	contended atomic.Bool
 }
 
 func newStickyState(numPartitions int) *stickyState {
 	s := &stickyState{}
-	s.current.Store(int64(rand.IntN(numPartitions)))
+	cur := rand.IntN(numPartitions)
+	s.current.Store(int64(cur))
+	s.spill.Store(int32((cur + 1) % numPartitions))
 	return s
 }
 
-// partition returns the partition for an unkeyed record of size bytes.
-func (s *stickyState) partition(size, batchSize int, parts []*partition, adaptive bool, avail time.Duration) int32 {
+// partition returns the partition for an unkeyed record and the turn to count it in (-1:
+// not counted).
+func (s *stickyState) partition(numPartitions int) (int32, int64) {
+	turn := s.current.Load()
+	if cur := int32(turn); int(cur) < numPartitions {
+		return cur, turn
+	}
+	// The topic shrank in our view: start again.
+	next := rand.IntN(numPartitions)
+	s.current.CompareAndSwap(turn, nextTurn(turn, next))
+	return int32(next), -1
+}
+
+// nextTurn is the turn after turn, on partition idx.
+func nextTurn(turn int64, idx int) int64 {
+	return (turn>>32+1)<<32 | int64(idx)
+}
+
+// switchFrom moves records on from the partition of turn, unless another send did already.
+func (s *stickyState) switchFrom(turn int64, parts []*partition, adaptive bool, avail time.Duration) {
+	cur := int(int32(turn))
+	if cur >= len(parts) {
+		return
+	}
+	next := nextSticky(parts, cur, adaptive, avail)
+	if s.current.CompareAndSwap(turn, nextTurn(turn, next)) && len(parts) > 1 {
+		s.spill.Store(int32(nextSticky(parts, next, adaptive, avail)))
+		s.contended.Store(false)
+	}
+}
+
+// countStickyLocked counts size bytes of turn to pa, the turn's partition, and reports
+// whether the turn has had batch.size bytes and should end. Called with pa.mu held.
+func (pa *partition) countStickyLocked(turn int64, size, batchSize int) bool {
+	if pa.stickyTurn != turn {
+		pa.stickyTurn, pa.stickyBytes = turn, 0
+	}
+	pa.stickyBytes += size
+	if pa.stickyBytes >= max(batchSize, 1) {
+		pa.stickyBytes = 0
+		return true
+	}
+	return false
+}
+
+// lockSticky locks the partition for an unkeyed record whose sticky choice is parts[idx],
+// and reports whether it is parts[idx]. Once a send found the sticky partition's lock taken
+// (contended, until the next switch), half the sending goroutines try the spill partition
+// first, so that two goroutines sending at once each keep to their own partition instead
+// of taking turns at one lock and cache line. Otherwise it is parts[idx] when its lock is
+// free, else the first partition with a leader and a free lock from the spill partition on,
+// else (every lock taken) parts[idx] once its lock is.
+func (s *stickyState) lockSticky(parts []*partition, idx int32) *partition {
+	contended := s.contended.Load()
+	if contended && goroutineLane() != 0 {
+		if q := s.lockSpill(parts, idx); q != nil {
+			return q
+		}
+	}
+	pa := parts[idx]
+	if pa.mu.TryLock() {
+		return pa
+	}
+	if !contended {
+		s.contended.Store(true)
+	}
+	if q := s.lockSpill(parts, idx); q != nil {
+		return q
+	}
+	pa.mu.Lock()
+	return pa
+}
+
+// lockSpill locks and returns the first partition but idx with a leader and a free lock
+// from the spill partition on, or nil.
+func (s *stickyState) lockSpill(parts []*partition, idx int32) *partition {
 	n := len(parts)
-	cur := s.current.Load()
-	if int(cur) >= n { // the topic shrank in our view; start again
-		cur = int64(rand.IntN(n))
-		s.current.Store(cur)
+	sp := int(s.spill.Load())
+	if sp >= n {
+		return nil
 	}
-	if s.bytes.Add(int64(size)) >= int64(max(batchSize, 1)) {
-		s.bytes.Store(0)
-		s.current.CompareAndSwap(cur, int64(nextSticky(parts, int(cur), adaptive, avail)))
+	for i := range n {
+		j := (sp + i) % n
+		if j == int(idx) {
+			continue
+		}
+		if q := parts[j]; q.leader.Load() >= 0 && q.mu.TryLock() {
+			return q
+		}
 	}
-	return int32(cur)
+	return nil
+}
+
+// goroutineLane returns 0 or 1, the same for the calling goroutine from call to call
+// (mostly: it is taken from the address of its stack, which moves when the stack grows),
+// and each about as often over many goroutines. It costs no shared memory access.
+//
+//go:noinline
+func goroutineLane() uintptr {
+	var x byte
+	a := uintptr(unsafe.Pointer(&x)) >> 13 // goroutine stacks are at least 8 KiB
+	return uintptr(bits.OnesCount64(uint64(a)) & 1)
 }
 
 // nextSticky picks the partition unkeyed records move to from cur. Uniformly it is any other

@@ -53,32 +53,108 @@ func testParts(n int) []*partition {
 	return parts
 }
 
+// stickySend does what a send of an unkeyed record of size bytes does with the sticky state:
+// choose, lock (spilling when the choice is locked), count, switch.
+func stickySend(s *stickyState, parts []*partition, size, batchSize int) int32 {
+	idx, turn := s.partition(len(parts))
+	pa := s.lockSticky(parts, idx)
+	switchNow := turn >= 0 && pa.countStickyLocked(turn, size, batchSize)
+	pa.mu.Unlock()
+	if switchNow {
+		s.switchFrom(turn, parts, false, 0)
+	}
+	return pa.id
+}
+
 func TestStickySwitchesAfterBatchSize(t *testing.T) {
 	s := newStickyState(8)
 	p8 := testParts(8)
-	first := s.partition(100, 1000, p8, false, 0)
-	for i := 0; i < 9; i++ { // records 2..10 stay: the 10th brings the total to batch.size
-		if p := s.partition(100, 1000, p8, false, 0); p != first {
+	first := stickySend(s, p8, 100, 1000)
+	for i := 0; i < 8; i++ { // records 2..9 stay
+		if p := stickySend(s, p8, 100, 1000); p != first {
 			t.Fatalf("record %d moved to %d before batch.size was reached", i+2, p)
 		}
 	}
-	if p := s.partition(100, 1000, p8, false, 0); p == first {
+	// The 10th brings the total to batch.size: it still goes to the partition, and the next
+	// record moves on.
+	if p := stickySend(s, p8, 100, 1000); p != first {
+		t.Fatalf("record 10 moved to %d", p)
+	}
+	if p := stickySend(s, p8, 100, 1000); p == first {
 		t.Fatalf("still on partition %d after batch.size bytes", p)
 	}
 	// Over many switches every partition is used.
 	seen := map[int32]bool{}
 	for i := 0; i < 10000; i++ {
-		seen[s.partition(100, 100, p8, false, 0)] = true
+		seen[stickySend(s, p8, 100, 100)] = true
 	}
 	if len(seen) != 8 {
 		t.Errorf("sticky used %d of 8 partitions", len(seen))
 	}
 	// A single partition never moves.
 	one := newStickyState(1)
+	p1 := testParts(1)
 	for i := 0; i < 10; i++ {
-		if p := one.partition(1000, 10, testParts(1), false, 0); p != 0 {
+		if p := stickySend(one, p1, 1000, 10); p != 0 {
 			t.Fatalf("partition %d of 1", p)
 		}
+	}
+	// A state for more partitions than the topic now has starts again on one it has.
+	big := newStickyState(64)
+	big.current.Store(40)
+	if p := stickySend(big, p8, 100, 1000); p < 0 || p >= 8 {
+		t.Fatalf("partition %d of 8", p)
+	}
+}
+
+// TestStickySpillsWhenLocked: a record whose sticky partition is locked by another send goes
+// to the spill partition, or the next free one with a leader, counted there; with every
+// partition locked it waits for its own.
+func TestStickySpillsWhenLocked(t *testing.T) {
+	parts := testParts(4)
+	s := newStickyState(4)
+	s.current.Store(1)
+	s.spill.Store(2)
+	parts[1].mu.Lock()
+	if p := stickySend(s, parts, 600, 1000); p != 2 {
+		t.Fatalf("sticky partition locked: record went to %d, want the spill partition 2", p)
+	}
+	parts[2].leader.Store(-1)
+	if p := stickySend(s, parts, 600, 1000); p != 3 {
+		t.Fatalf("spill partition without a leader: record went to %d, want 3", p)
+	}
+	parts[2].leader.Store(0)
+	for _, pa := range []*partition{parts[0], parts[2], parts[3]} {
+		pa.mu.Lock()
+	}
+	got := make(chan int32)
+	go func() { got <- stickySend(s, parts, 600, 1000) }()
+	select {
+	case p := <-got:
+		t.Fatalf("every partition locked: record went to %d without waiting", p)
+	case <-time.After(20 * time.Millisecond):
+	}
+	for _, pa := range parts {
+		pa.mu.Unlock()
+	}
+	if p := <-got; p != 1 {
+		t.Fatalf("record went to %d after the locks were released, want the sticky partition 1", p)
+	}
+	// Once contended, half the goroutines try the spill partition first: this one may be
+	// one of them. Each partition counts what it got in the turn: 600 bytes on partition 1
+	// so far.
+	if !s.contended.Load() {
+		t.Fatal("not marked contended after a send found the sticky partition locked")
+	}
+	s.contended.Store(false)
+	if p := stickySend(s, parts, 300, 1000); p != 1 {
+		t.Fatalf("moved to %d after 900 of 1000 bytes", p)
+	}
+	if p := stickySend(s, parts, 100, 1000); p != 1 {
+		t.Fatalf("moved to %d before the record that reached batch.size", p)
+	}
+	if p := stickySend(s, parts, 100, 1000); p == 1 {
+		t.Fatal("still on partition 1 after batch.size bytes")
 	}
 }
 

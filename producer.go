@@ -44,6 +44,9 @@ type Producer struct {
 	batches    sync.Pool // *batch
 
 	topics sync.Map // name -> *topicState
+	// recent caches topics looked up lately by a cheap hash of their name, so that a send
+	// does not hash the whole name (topicSlot); topics are never removed from topics.
+	recent [16]atomic.Pointer[topicState]
 	gone   goneParts
 	meta   *metadata
 	idem   *idempotence
@@ -249,6 +252,8 @@ func (p *Producer) send(ctx context.Context, rec *Record, cb Callback, fut *Futu
 	}
 choose:
 	var idx int32
+	var sticky *stickyState
+	turn := int64(-1)
 	if n, ok := rec.Partition.Get(); ok {
 		idx = n
 	} else if p.cfg.Partitioner != nil {
@@ -257,12 +262,20 @@ choose:
 	} else if rec.Key != nil && !p.cfg.PartitionerIgnoreKeys {
 		idx = KeyPartition(rec.Key, len(parts))
 	} else {
-		idx = t.sticky.Load().partition(size, p.cfg.BatchSize, parts, p.cfg.adaptive, p.cfg.PartitionerAvailabilityTimeout)
+		sticky = t.sticky.Load()
+		idx, turn = sticky.partition(len(parts))
 	}
 	if idx < 0 || int(idx) >= len(parts) {
 		return fmt.Errorf("%w: partition %d of topic %q, which has %d", ErrInvalidRecord, idx, rec.Topic, len(parts))
 	}
 	pa := parts[idx]
+	locked := false
+	if sticky != nil && p.txn == nil && len(parts) > 1 {
+		// Another send appending to the sticky partition: take the spill partition rather
+		// than wait for its lock. (A transactional send must join its partition first.)
+		pa = sticky.lockSticky(parts, idx)
+		locked = true
+	}
 	// A record that fits its partition's open batch takes no memory of its own: memory is
 	// counted per batch buffer, which appendRecord asks for when it needs one.
 	var spare []byte
@@ -277,11 +290,14 @@ choose:
 				return err
 			}
 		}
-		wake, need, ok := pa.appendRecord(p, rec, ts, size, cb, fut, spare)
+		wake, need, ok, switchSticky := pa.appendRecord(p, rec, ts, size, cb, fut, spare, locked, turn)
 		if p.txn != nil {
 			p.txn.endSend()
 		}
-		spare = nil
+		if switchSticky {
+			sticky.switchFrom(turn, parts, p.cfg.adaptive, p.cfg.PartitionerAvailabilityTimeout)
+		}
+		spare, locked = nil, false
 		if !ok && pa.gone.Load() && !p.closed.Load() {
 			// The topic was recreated without this partition since its metadata was read:
 			// choose again among the partitions it has now.
@@ -367,15 +383,28 @@ func (p *Producer) PartitionsFor(ctx context.Context, topic string) ([]Partition
 // knownParts returns the topic's state and partitions when its metadata is known and has
 // partition want; else nil partitions (and maybe a nil state). It never waits.
 func (p *Producer) knownParts(name string, want int32) (*topicState, []*partition) {
-	v, ok := p.topics.Load(name)
-	if !ok {
-		return nil, nil
+	slot := &p.recent[topicSlot(name)]
+	t := slot.Load()
+	if t == nil || t.name != name {
+		v, ok := p.topics.Load(name)
+		if !ok {
+			return nil, nil
+		}
+		t = v.(*topicState)
+		slot.Store(t)
 	}
-	t := v.(*topicState)
 	if parts := t.parts.Load(); parts != nil && int(want) < len(*parts) {
 		return t, *parts
 	}
 	return t, nil
+}
+
+// topicSlot is the index in Producer.recent for a topic name.
+func topicSlot(name string) int {
+	if name == "" {
+		return 0
+	}
+	return (len(name) + int(name[len(name)-1])) & 15
 }
 
 // topicParts returns the topic's state and partitions, waiting for its metadata until

@@ -206,6 +206,8 @@ func sendConcurrently(ctx context.Context, cl Client, s Scenario, p *Payloads, c
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			n := 0 // counted here, not in sent[w], which shares a cache line with the others
+			defer func() { sent[w] = n }()
 			for i := w; i < s.Records; i += g {
 				if err := cl.Send(ctx, p.Key(i), p.Value(i)); err != nil {
 					// Not accepted: count it as failed, as SendAsync's callback would.
@@ -215,7 +217,7 @@ func sendConcurrently(ctx context.Context, cl Client, s Scenario, p *Payloads, c
 						return
 					}
 				}
-				sent[w]++
+				n++
 			}
 		}()
 	}
