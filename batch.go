@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/gregor-kafka/producer/compress"
 	"github.com/gregor-kafka/producer/wire"
@@ -15,13 +16,19 @@ import (
 // wire.RecordSize gives with both at zero (5-byte varint, 10-byte varlong, less 2).
 const recordOverhead = 13
 
-// completion is what to do when one record of a batch completes: call cb, or fill fut.
+// completion is what to do when one record of a batch completes: call cb or, when cb is
+// nil, fill the batch's next future (futs), if not nil. It is kept small, as a batch holds
+// one per record: 16 bytes.
 type completion struct {
-	index int32 // the record's offset delta in its batch
-	ts    int64 // the record's timestamp, ms
-	cb    Callback
-	fut   *Future
+	cb      Callback
+	index   int32 // the record's offset delta in its batch
+	tsDelta int32 // the record's timestamp less the batch's first, ms (see maxTsSpread)
 }
+
+// maxTsSpread bounds how far a record's timestamp may be from its batch's first: a record
+// farther (only explicit timestamps can be) starts a new batch, so that every completion's
+// tsDelta, and the difference of any two, fits an int32.
+const maxTsSpread = 1 << 30
 
 // batch is one RecordBatch of one partition: open while records are appended to it, then
 // sealed, sent (maybe several times), and completed.
@@ -34,6 +41,7 @@ type batch struct {
 	maxTs   int64
 	created time.Time
 	comps   []completion
+	futs    []*Future // for the comps with a nil cb, in order
 
 	// wireBuf is buf, or its compressed form, with the header written by stamp. It is
 	// built once; a retry resends the same bytes, restamped only after an epoch bump.
@@ -145,7 +153,7 @@ func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, size int, 
 	room := size + recordOverhead
 	// batch.size bounds the whole batch, its 61-byte header included, as in the Java client:
 	// only a batch of one record may be larger.
-	if b != nil && len(b.buf)+room > p.cfg.BatchSize {
+	if b != nil && (len(b.buf)+room > p.cfg.BatchSize || ts-b.firstTs > maxTsSpread || b.firstTs-ts > maxTsSpread) {
 		pa.bufHint = cap(b.buf) // full batches: the next starts as large
 		pa.sealLocked()
 		b = nil
@@ -183,7 +191,10 @@ func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, size int, 
 	}
 	b.buf = wire.AppendRecord(b.buf, b.count, ts-b.firstTs, rec.Key, rec.Value, rec.Headers)
 	if cb != nil || fut != nil || p.cfg.Hooks != nil {
-		b.comps = append(b.comps, completion{index: b.count, ts: ts, cb: cb, fut: fut})
+		b.comps = append(b.comps, completion{cb: cb, index: b.count, tsDelta: int32(ts - b.firstTs)})
+		if cb == nil {
+			b.futs = append(b.futs, fut)
+		}
 	}
 	b.count++
 	b.maxTs = max(b.maxTs, ts)
@@ -217,7 +228,8 @@ func (p *Producer) recycle(b *batch) {
 		p.mem.put(b.wireBuf)
 	}
 	clear(b.comps)
-	*b = batch{comps: b.comps[:0]}
+	clear(b.futs)
+	*b = batch{comps: b.comps[:0], futs: b.futs[:0]}
 	p.batches.Put(b)
 }
 
@@ -243,7 +255,7 @@ func (p *Producer) cutBatch(b *batch) ([]*batch, error) {
 	target := total / 2
 	numbered := p.cfg.idempotent && b.stamped
 	var pieces []*batch
-	ci := 0 // b.comps[ci] is the next completion to hand on
+	ci, fi := 0, 0 // b.comps[ci] and b.futs[fi] are the next to hand on
 	for start := 0; start < len(recs); {
 		end, n := start+1, sizes[start]
 		for end < len(recs) && n+sizes[end] <= target {
@@ -254,7 +266,6 @@ func (p *Producer) cutBatch(b *batch) ([]*batch, error) {
 		// above the limit (this runs where memory cannot be waited for); b's go back when it
 		// is recycled.
 		buf := p.mem.getNow(n + (end-start)*recordOverhead + wire.RecordBatchHeaderSize)
-		c := cap(buf)
 		q := p.newBatch(b.part, buf)
 		q.created, q.attempts = b.created, b.attempts
 		q.firstTs = b.firstTs + recs[start].TimestampDelta
@@ -266,11 +277,16 @@ func (p *Producer) cutBatch(b *batch) ([]*batch, error) {
 			q.count++
 			q.maxTs = max(q.maxTs, ts)
 		}
-		p.mem.recount(c, cap(q.buf))
+		q.buf = p.mem.settle(buf, q.buf)
 		for ; ci < len(b.comps) && int(b.comps[ci].index) < end; ci++ {
 			c := b.comps[ci]
 			c.index -= int32(start)
+			c.tsDelta -= int32(recs[start].TimestampDelta)
 			q.comps = append(q.comps, c)
+			if c.cb == nil {
+				q.futs = append(q.futs, b.futs[fi])
+				fi++
+			}
 		}
 		if numbered {
 			q.stamped, q.pid, q.epoch, q.baseSeq = true, b.pid, b.epoch, nextSequence(b.baseSeq, int32(start))
@@ -292,15 +308,13 @@ func (p *Producer) encode(b *batch) error {
 	}
 	// The sink cannot wait for memory (what it sends frees it): the compressed copy is
 	// counted, but taken even above buffer.memory.
-	out := p.mem.getNow(len(b.buf))
-	c := cap(out)
-	out, err := p.compressor.AppendCompress(out[:wire.RecordBatchHeaderSize], b.buf[wire.RecordBatchHeaderSize:])
-	p.mem.recount(c, cap(out)) // a codec may have grown it (incompressible input)
+	buf := p.mem.getNow(len(b.buf))
+	out, err := p.compressor.AppendCompress(buf[:wire.RecordBatchHeaderSize], b.buf[wire.RecordBatchHeaderSize:])
 	if err != nil {
-		p.mem.put(out)
+		p.mem.put(buf)
 		return err
 	}
-	b.wireBuf = out
+	b.wireBuf = p.mem.settle(buf, out) // a codec may have grown it (incompressible input)
 	return nil
 }
 
@@ -346,7 +360,39 @@ type memPool struct {
 	free    [][][]byte // free buffers by class
 	waiters int
 	freed   chan struct{} // closed and replaced when a buffer comes back and someone waits
+	// mapped holds the address of each buffer allocated outside the heap (mapBuf), to be
+	// unmapped when dropped; closed is set by close, after which no buffer is kept free.
+	mapped map[uintptr]struct{}
+	closed bool
 }
+
+// newBufLocked allocates a buffer of capacity c, of class i (-1: none). A buffer of a class
+// is mapped outside the heap where the platform allows (mapBuf).
+func (m *memPool) newBufLocked(c, i int) []byte {
+	if i >= 0 {
+		if b := mapBuf(c); b != nil {
+			if m.mapped == nil {
+				m.mapped = make(map[uintptr]struct{})
+			}
+			m.mapped[bufAddr(b)] = struct{}{}
+			return b[:0]
+		}
+	}
+	return make([]byte, 0, c)
+}
+
+// dropLocked lets go of a buffer no longer counted: unmapped if mapped, else left to the
+// garbage collector.
+func (m *memPool) dropLocked(b []byte) {
+	a := bufAddr(b)
+	if _, ok := m.mapped[a]; ok {
+		delete(m.mapped, a)
+		unmapBuf(b[:cap(b)])
+	}
+}
+
+// bufAddr is the address of b's storage.
+func bufAddr(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
 
 // minBufClass is the smallest batch buffer.
 const minBufClass = 4 << 10
@@ -391,6 +437,7 @@ func (m *memPool) reserveLocked(c int64, force bool) bool {
 	for i := len(m.free) - 1; i >= 0 && m.used+c > m.limit; i-- {
 		for l := m.free[i]; len(l) > 0 && m.used+c > m.limit; l = m.free[i] {
 			n := int64(cap(l[len(l)-1]))
+			m.dropLocked(l[len(l)-1])
 			l[len(l)-1] = nil
 			m.free[i] = l[:len(l)-1]
 			m.used -= n
@@ -419,8 +466,9 @@ func (m *memPool) get(ctx context.Context, n int, deadline func() time.Time, clo
 			return b, nil
 		}
 		if m.reserveLocked(int64(c), false) {
+			b := m.newBufLocked(c, i)
 			m.mu.Unlock()
-			return make([]byte, 0, c), nil
+			return b, nil
 		}
 		if m.freed == nil {
 			m.freed = make(chan struct{})
@@ -466,18 +514,37 @@ func (m *memPool) getNow(n int) []byte {
 		return b
 	}
 	m.reserveLocked(int64(c), true)
-	return make([]byte, 0, c)
+	return m.newBufLocked(c, i)
 }
 
-// recount corrects the count of a buffer handed out with capacity from that grew to to.
-func (m *memPool) recount(from, to int) {
-	if from == to {
-		return
+// settle accounts for got, which is orig (a buffer handed out by get or getNow) after
+// appends: if they outgrew orig, got is new storage, counted in orig's place (even above
+// the limit), and orig goes back.
+func (m *memPool) settle(orig, got []byte) []byte {
+	if cap(got) == cap(orig) && bufAddr(got) == bufAddr(orig) {
+		return got
 	}
+	m.put(orig)
 	m.mu.Lock()
-	m.used += int64(to - from)
+	m.reserveLocked(int64(cap(got)), true)
 	m.mu.Unlock()
-	m.inUse.Add(int64(to - from))
+	return got
+}
+
+// close drops the free buffers; buffers given back later are dropped at once.
+func (m *memPool) close() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	for i, l := range m.free {
+		for j, b := range l {
+			m.dropLocked(b)
+			m.used -= int64(cap(b))
+			m.freeCap -= int64(cap(b))
+			l[j] = nil
+		}
+		m.free[i] = l[:0]
+	}
 }
 
 // put gives back a buffer handed out by get or getNow: kept free for reuse when it is of a
@@ -487,13 +554,14 @@ func (m *memPool) put(b []byte) {
 	n := cap(b)
 	c, i := m.class(n)
 	m.mu.Lock()
-	if i >= 0 && c == n {
+	if i >= 0 && c == n && !m.closed {
 		for len(m.free) <= i {
 			m.free = append(m.free, nil)
 		}
 		m.free[i] = append(m.free[i], b[:0])
 		m.freeCap += int64(n)
 	} else {
+		m.dropLocked(b)
 		m.used -= int64(n)
 	}
 	if m.waiters > 0 && m.freed != nil {

@@ -438,13 +438,14 @@ func (p *Producer) popDoneLocked(pa *partition) {
 func (p *Producer) finishBatch(b *batch) {
 	p.batchStats(b)
 	topic, part := b.part.topic.name, b.part.id
+	futs := b.futs
 	for i := range b.comps {
 		c := &b.comps[i]
 		md := RecordMetadata{Topic: topic, Partition: part, Offset: -1}
 		if b.err == nil && b.baseOffset >= 0 {
 			md.Offset = b.baseOffset + int64(c.index)
 		}
-		ts := c.ts
+		ts := b.firstTs + int64(c.tsDelta)
 		if b.logAppendTime > 0 {
 			ts = b.logAppendTime
 		}
@@ -452,12 +453,15 @@ func (p *Producer) finishBatch(b *batch) {
 		if p.cfg.Hooks != nil {
 			p.cfg.Hooks.OnRecordDone(md, b.err)
 		}
-		switch {
-		case c.fut != nil:
-			c.fut.md, c.fut.err = md, b.err
-			close(c.fut.done)
-		case c.cb != nil:
+		if c.cb != nil {
 			c.cb(md, b.err)
+			continue
+		}
+		fut := futs[0]
+		futs = futs[1:]
+		if fut != nil {
+			fut.md, fut.err = md, b.err
+			close(fut.done)
 		}
 	}
 	pa, counted := b.part, !b.splitPart

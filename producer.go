@@ -785,6 +785,7 @@ func (p *Producer) Close(ctx context.Context) error {
 	}
 	// Every goroutine that could answer a batch is gone: what has no outcome fails.
 	p.failBatches(failClosed, ErrClosed, p.forEachPartitionAll)
+	p.mem.close() // the buffers of those batches are dropped as their outcomes are delivered
 	if inCallback {
 		return nil // the completion goroutine delivers the rest once this callback returns
 	}
