@@ -126,7 +126,8 @@ func (m *metadata) run() {
 			m.conn.Close()
 		}
 	}()
-	sweep := time.NewTicker(100 * time.Millisecond)
+	const sweepEvery = 100 * time.Millisecond
+	sweep := time.NewTicker(sweepEvery)
 	defer sweep.Stop()
 	next := time.Now().Add(m.p.cfg.MetadataMaxAge)
 	// earliest spaces fetches by retry.backoff.ms (growing while they fail), however often
@@ -150,7 +151,7 @@ func (m *metadata) run() {
 		case <-timer.C:
 		case <-sweep.C:
 			timer.Stop()
-			m.p.clock.reanchor()
+			m.p.clock.sweep(m.p.stats.recordsSent.Load(), sweepEvery, m.p.stop, &m.p.wg)
 			m.p.expireStale()
 			continue
 		}

@@ -197,13 +197,15 @@ func (s *stickyState) lockSpill(parts []*partition, idx int32) *partition {
 	if sp >= n {
 		return nil
 	}
-	for i := range n {
-		j := (sp + i) % n
-		if j == int(idx) {
-			continue
+	for j, left := sp, n; left > 0; left-- {
+		if q := parts[j]; j != int(idx) && q.mu.TryLock() {
+			if q.leader.Load() >= 0 {
+				return q
+			}
+			q.mu.Unlock()
 		}
-		if q := parts[j]; q.leader.Load() >= 0 && q.mu.TryLock() {
-			return q
+		if j++; j == n {
+			j = 0
 		}
 	}
 	return nil
