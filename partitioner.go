@@ -161,17 +161,18 @@ func (pa *partition) countStickyLocked(turn int64, size, batchSize int) bool {
 	return false
 }
 
-// lockSticky locks the partition for an unkeyed record whose sticky choice is parts[idx],
-// and reports whether it is parts[idx]. Once a send found the sticky partition's lock taken
-// (contended, until the next switch), half the sending goroutines try the spill partition
-// first, so that two goroutines sending at once each keep to their own partition instead
-// of taking turns at one lock and cache line. Otherwise it is parts[idx] when its lock is
-// free, else the first partition with a leader and a free lock from the spill partition on,
-// else (every lock taken) parts[idx] once its lock is.
+// lockSticky locks and returns the partition for an unkeyed record whose sticky choice is
+// parts[idx]. Once a send found the sticky partition's lock taken (contended, until the
+// next switch), the sending goroutines spread over four lanes (goroutineLane): lane 0 keeps
+// to parts[idx], lane k tries the (k-1)th partition after the spill partition first, so that
+// goroutines sending at once each keep to their own partition instead of taking turns at
+// one lock and cache line. Otherwise it is parts[idx] when its lock is free, else the first
+// partition with a leader and a free lock from the spill partition on, else (every lock
+// taken) parts[idx] once its lock is.
 func (s *stickyState) lockSticky(parts []*partition, idx int32) *partition {
 	contended := s.contended.Load()
-	if contended && goroutineLane() != 0 {
-		if q := s.lockSpill(parts, idx); q != nil {
+	if lane := goroutineLane(); contended && lane != 0 {
+		if q := s.lockSpill(parts, idx, int(lane)-1); q != nil {
 			return q
 		}
 	}
@@ -182,7 +183,7 @@ func (s *stickyState) lockSticky(parts []*partition, idx int32) *partition {
 	if !contended {
 		s.contended.Store(true)
 	}
-	if q := s.lockSpill(parts, idx); q != nil {
+	if q := s.lockSpill(parts, idx, 0); q != nil {
 		return q
 	}
 	pa.mu.Lock()
@@ -190,13 +191,14 @@ func (s *stickyState) lockSticky(parts []*partition, idx int32) *partition {
 }
 
 // lockSpill locks and returns the first partition but idx with a leader and a free lock
-// from the spill partition on, or nil.
-func (s *stickyState) lockSpill(parts []*partition, idx int32) *partition {
+// from skip partitions after the spill partition on, or nil.
+func (s *stickyState) lockSpill(parts []*partition, idx int32, skip int) *partition {
 	n := len(parts)
 	sp := int(s.spill.Load())
 	if sp >= n {
 		return nil
 	}
+	sp = (sp + skip) % n
 	for j, left := sp, n; left > 0; left-- {
 		if q := parts[j]; j != int(idx) && q.mu.TryLock() {
 			if q.leader.Load() >= 0 {
@@ -211,7 +213,7 @@ func (s *stickyState) lockSpill(parts []*partition, idx int32) *partition {
 	return nil
 }
 
-// goroutineLane returns 0 or 1, the same for the calling goroutine from call to call
+// goroutineLane returns a lane from 0 to 3, the same for the calling goroutine from call to call
 // (mostly: it is taken from the address of its stack, which moves when the stack grows),
 // and each about as often over many goroutines. It costs no shared memory access.
 //
@@ -219,7 +221,7 @@ func (s *stickyState) lockSpill(parts []*partition, idx int32) *partition {
 func goroutineLane() uintptr {
 	var x byte
 	a := uintptr(unsafe.Pointer(&x)) >> 13 // goroutine stacks are at least 8 KiB
-	return uintptr(bits.OnesCount64(uint64(a)) & 1)
+	return uintptr(bits.OnesCount64(uint64(a)) & 3)
 }
 
 // nextSticky picks the partition unkeyed records move to from cur. Uniformly it is any other
