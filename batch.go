@@ -12,6 +12,16 @@ import (
 	"github.com/gregor-kafka/producer/wire"
 )
 
+// An uncompressed batch's records are summed for its CRC as they are appended, crcChunk
+// bytes at a time: a chunk just written is in the cache, while a whole batch summed when it
+// is sent has mostly left it (at 1 KiB records that pass cost a fifth of the CPU). Joining
+// the sum to the header's costs about a microsecond (wire.FinishBatchCRC), so batches with
+// less than crcJoinMin summed are summed whole when stamped.
+const (
+	crcChunk   = 4 << 10
+	crcJoinMin = 16 << 10
+)
+
 // recordOverhead bounds what a record's offset and timestamp deltas can add to the size
 // wire.RecordSize gives with both at zero (5-byte varint, 10-byte varlong, less 2).
 const recordOverhead = 13
@@ -46,6 +56,10 @@ type batch struct {
 	// wireBuf is buf, or its compressed form, with the header written by stamp. It is
 	// built once; a retry resends the same bytes, restamped only after an epoch bump.
 	wireBuf []byte
+	// sum is the CRC-32C of buf[RecordBatchHeaderSize:summed], summed by appendRecord in
+	// chunks of crcChunk bytes while they are in the cache (uncompressed batches only).
+	sum    uint32
+	summed int
 
 	// Guarded by the partition's mu.
 	state    uint8
@@ -190,6 +204,10 @@ func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, size int, 
 		wake = true
 	}
 	b.buf = wire.AppendRecord(b.buf, b.count, ts-b.firstTs, rec.Key, rec.Value, rec.Headers)
+	if len(b.buf)-b.summed >= crcChunk && p.cfg.Compression == compress.None {
+		b.sum = wire.UpdateRecordsCRC(b.sum, b.buf[b.summed:])
+		b.summed = len(b.buf)
+	}
 	if cb != nil || fut != nil || p.cfg.Hooks != nil {
 		b.comps = append(b.comps, completion{cb: cb, index: b.count, tsDelta: int32(ts - b.firstTs)})
 		if cb == nil {
@@ -215,6 +233,7 @@ func (p *Producer) newBatch(pa *partition, buf []byte) *batch {
 	b.part = pa
 	b.created = time.Now()
 	b.buf = buf[:wire.RecordBatchHeaderSize]
+	b.summed = wire.RecordBatchHeaderSize
 	return b
 }
 
@@ -335,7 +354,11 @@ func (p *Producer) stamp(b *batch, pid int64, epoch int16, baseSeq int32) {
 	if p.cfg.TransactionalID != "" {
 		h.Attributes |= wire.AttrTransactional
 	}
-	wire.FinishBatch(b.wireBuf, &h)
+	if b.summed-wire.RecordBatchHeaderSize >= crcJoinMin && p.cfg.Compression == compress.None {
+		wire.FinishBatchCRC(b.wireBuf, &h, wire.UpdateRecordsCRC(b.sum, b.wireBuf[b.summed:]))
+	} else {
+		wire.FinishBatch(b.wireBuf, &h)
+	}
 	b.stamped, b.pid, b.epoch, b.baseSeq = true, pid, epoch, baseSeq
 }
 

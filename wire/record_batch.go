@@ -184,6 +184,17 @@ func AppendRecord(dst []byte, offsetDelta int32, timestampDelta int64, key, valu
 //
 // It panics if batch is shorter than the header, as slicing it would.
 func FinishBatch(batch []byte, h *BatchHeader) {
+	finishBatch(batch, h, false, 0)
+}
+
+// FinishBatchCRC is [FinishBatch] for a batch whose records' CRC-32C the caller summed as
+// it appended them: recordsCRC is [UpdateRecordsCRC] over batch[RecordBatchHeaderSize:].
+// The records are not read again.
+func FinishBatchCRC(batch []byte, h *BatchHeader, recordsCRC uint32) {
+	finishBatch(batch, h, true, recordsCRC)
+}
+
+func finishBatch(batch []byte, h *BatchHeader, summed bool, recordsCRC uint32) {
 	if len(batch) < RecordBatchHeaderSize {
 		panic(fmt.Sprintf("wire: FinishBatch on %d bytes, shorter than the %d-byte batch header", len(batch), RecordBatchHeaderSize))
 	}
@@ -202,7 +213,12 @@ func FinishBatch(batch []byte, h *BatchHeader) {
 	be.PutUint16(batch[offProducerEpoch:], uint16(h.ProducerEpoch))
 	be.PutUint32(batch[offBaseSequence:], uint32(h.BaseSequence))
 	be.PutUint32(batch[offNumRecords:], uint32(h.NumRecords))
-	h.CRC = crc32.Checksum(batch[offAttributes:], castagnoli)
+	if summed {
+		header := crc32.Checksum(batch[offAttributes:RecordBatchHeaderSize], castagnoli)
+		h.CRC = crc32cCombine(header, recordsCRC, len(batch)-RecordBatchHeaderSize)
+	} else {
+		h.CRC = crc32.Checksum(batch[offAttributes:], castagnoli)
+	}
 	be.PutUint32(batch[offCRC:], h.CRC)
 }
 
