@@ -260,7 +260,9 @@ type Config struct {
 	// service discovery, or a test that controls what names resolve to.
 	Resolver Resolver
 	// Partitioner (partitioner.class) chooses partitions. nil means the Java default:
-	// murmur2 for keyed records, uniform sticky (KIP-794) for the others;
+	// murmur2 for keyed records, uniform sticky (KIP-794) for the others (while goroutines
+	// send unkeyed records at once, those that find the sticky partition busy with another
+	// send go to a second one rather than wait: several batches fill side by side);
 	// [RoundRobinPartitioner] spreads records one by one; or a [Partitioner] of your own.
 	// In properties: partitioner.class is "" or DefaultPartitioner (nil) or
 	// RoundRobinPartitioner, with or without Java's package name
