@@ -150,7 +150,7 @@ type partition struct {
 // the producer closed meanwhile and nothing was appended. locked says that the caller holds
 // pa.mu already. turn is the sticky partitioner's turn the record is counted in (-1: none);
 // switchSticky reports that the turn has had its bytes.
-func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, size int, cb Callback, fut *Future, spare []byte, locked bool, turn int64) (wake bool, need int, ok, switchSticky bool) {
+func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, body int, cb Callback, fut *Future, spare []byte, locked bool, turn int64) (wake bool, need int, ok, switchSticky bool) {
 	if !locked {
 		pa.mu.Lock()
 	}
@@ -164,6 +164,7 @@ func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, size int, 
 		return false, 0, false, false
 	}
 	b := pa.open
+	size := wire.RecordSizeOfBody(body)
 	room := size + recordOverhead
 	// batch.size bounds the whole batch, its 61-byte header included, as in the Java client:
 	// only a batch of one record may be larger.
@@ -203,7 +204,7 @@ func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, size int, 
 		b.firstTs, b.maxTs = ts, ts
 		wake = true
 	}
-	b.buf = wire.AppendRecord(b.buf, b.count, ts-b.firstTs, rec.Key, rec.Value, rec.Headers)
+	b.buf = wire.AppendRecordBody(b.buf, b.count, ts-b.firstTs, rec.Key, rec.Value, rec.Headers, body)
 	if len(b.buf)-b.summed >= crcChunk && p.cfg.Compression == compress.None {
 		b.sum = wire.UpdateRecordsCRC(b.sum, b.buf[b.summed:])
 		b.summed = len(b.buf)

@@ -218,7 +218,8 @@ func (p *Producer) send(ctx context.Context, rec *Record, cb Callback, fut *Futu
 			return fmt.Errorf("%w: header key %q is not valid UTF-8", ErrInvalidRecord, rec.Headers[i].Key)
 		}
 	}
-	size := wire.RecordSize(0, 0, rec.Key, rec.Value, rec.Headers)
+	body := wire.RecordBodySize(rec.Key, rec.Value, rec.Headers)
+	size := wire.RecordSizeOfBody(body)
 	if total := size + recordOverhead + wire.RecordBatchHeaderSize; total > p.cfg.MaxRequestSize || int64(total) > p.cfg.BufferMemory {
 		return fmt.Errorf("%w: %d bytes encoded, max.request.size is %d and buffer.memory %d",
 			ErrRecordTooLarge, total, p.cfg.MaxRequestSize, p.cfg.BufferMemory)
@@ -290,7 +291,7 @@ choose:
 				return err
 			}
 		}
-		wake, need, ok, switchSticky := pa.appendRecord(p, rec, ts, size, cb, fut, spare, locked, turn)
+		wake, need, ok, switchSticky := pa.appendRecord(p, rec, ts, body, cb, fut, spare, locked, turn)
 		if p.txn != nil {
 			p.txn.endSend()
 		}

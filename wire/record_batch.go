@@ -157,11 +157,27 @@ func RecordSize(offsetDelta int32, timestampDelta int64, key, value []byte, head
 	return varlongSize(int64(body)) + body
 }
 
+// RecordBodySize returns the size of a record's body (all but its length prefix) with both
+// deltas zero, for [AppendRecordBody]; [RecordSizeOfBody] of it is RecordSize(0, 0, ...).
+func RecordBodySize(key, value []byte, headers []RecordHeader) int {
+	return recordBodySize(0, 0, key, value, headers)
+}
+
+// RecordSizeOfBody returns the size of a record whose body is body bytes.
+func RecordSizeOfBody(body int) int { return varlongSize(int64(body)) + body }
+
 // AppendRecord appends one record in the RecordBatch v2 format, its varint length prefix
 // included, to dst. A nil key or value (or header value) is written as null, an empty
 // non-nil one as empty. It allocates only to grow dst.
 func AppendRecord(dst []byte, offsetDelta int32, timestampDelta int64, key, value []byte, headers []RecordHeader) []byte {
-	body := recordBodySize(offsetDelta, timestampDelta, key, value, headers)
+	return AppendRecordBody(dst, offsetDelta, timestampDelta, key, value, headers, RecordBodySize(key, value, headers))
+}
+
+// AppendRecordBody is [AppendRecord] for a caller that has the record's [RecordBodySize]
+// already: zeroBody, which it does not compute again.
+func AppendRecordBody(dst []byte, offsetDelta int32, timestampDelta int64, key, value []byte, headers []RecordHeader, zeroBody int) []byte {
+	// The zero deltas took a byte each.
+	body := zeroBody - 2 + varlongSize(timestampDelta) + varlongSize(int64(offsetDelta))
 	dst = binary.AppendVarint(dst, int64(body))
 	dst = append(dst, 0) // record attributes: unused
 	dst = binary.AppendVarint(dst, timestampDelta)
