@@ -229,6 +229,42 @@ func TestMetadataDialsCounted(t *testing.T) {
 	}
 }
 
+// TestCoordinatorDialsCounted: a transactional producer counts the connections of its
+// coordinator lookups in OnBrokerConnect too (the broker it asks FindCoordinator, the
+// transaction coordinator, the group coordinator of SendOffsetsToTransaction): every
+// connection the cluster saw was told once.
+func TestCoordinatorDialsCounted(t *testing.T) {
+	testutil.CheckNoLeaks(t)
+	c := newCluster(t, kafkatest.SeedTopic("t", 1))
+	hooks := &connectHooks{}
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), Hooks: hooks, TransactionalID: "counted"})
+	ctx := ctxTimeout(t, 20*time.Second)
+	if err := p.InitTransactions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SendAsync(ctx, Record{Topic: "t", Value: []byte("v")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	offsets := map[string]map[int32]Offset{"in": {0: {Offset: 7}}}
+	if err := p.SendOffsetsToTransaction(ctx, offsets, ConsumerGroupMetadata{GroupID: "readers"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.CommitTransaction(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Metadata, the sink, FindCoordinator twice, the two coordinators: ApiVersions comes
+	// once per connection.
+	if connects, failed := hooks.counts(); connects != c.RequestCount(wire.KeyApiVersions) || connects < 4 || failed != 0 {
+		t.Fatalf("OnBrokerConnect %d (%d failed), the broker saw %d connections", connects, failed, c.RequestCount(wire.KeyApiVersions))
+	}
+}
+
 // TestStatsCountRefusedRecords: Stats().RecordsFailed counts the records a send refused
 // before enqueuing them, in every mode (fire-and-forget included), as well as those that
 // failed later; RecordsSent counts the rest.

@@ -42,8 +42,9 @@ type Stats struct {
 	BufferedBytes    int64
 	InFlightRequests int64
 	// MetadataRefreshes counts metadata answers applied; ConnectionErrors failed connection
-	// attempts and connections that died, those of the metadata goroutine included (a dial
-	// the authentication backoff holds back is no attempt and is not counted).
+	// attempts (of the senders, the metadata goroutine and the transaction and group
+	// coordinator lookups) and sender and metadata connections that died (a dial the
+	// authentication backoff holds back is no attempt and is not counted).
 	MetadataRefreshes int64
 	ConnectionErrors  int64
 	// Rebootstraps counts the times metadata went back to bootstrap.servers
@@ -70,9 +71,9 @@ type BrokerStats struct {
 // then does not wait); Flush, CommitTransaction and AbortTransaction fail there with
 // [ErrInCallback].
 type Hooks interface {
-	// OnBrokerConnect is called after each connection attempt to a broker, for produce and
-	// metadata alike, with its error if it failed; node is -1 for a bootstrap server whose id
-	// is not known yet.
+	// OnBrokerConnect is called after each connection attempt to a broker, for produce,
+	// metadata and the transaction and group coordinators alike, with its error if it
+	// failed; node is -1 for a bootstrap server whose id is not known yet.
 	OnBrokerConnect(node int32, addr string, dialTime time.Duration, err error)
 	// OnBrokerDisconnect is called when a connection to a broker dies or is closed.
 	OnBrokerDisconnect(node int32, addr string, err error)

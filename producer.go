@@ -494,15 +494,24 @@ func (p *Producer) wakeLeader(pa *partition) {
 	}
 }
 
-// brokerAddrs returns the known broker addresses, then the bootstrap servers.
-func (p *Producer) brokerAddrs() []string {
+// broker is a broker's address and node id (-1 for a bootstrap server).
+type broker struct {
+	node int32
+	addr string
+}
+
+// brokerList returns the known brokers, then the bootstrap servers.
+func (p *Producer) brokerList() []broker {
 	p.sinksMu.Lock()
-	out := make([]string, 0, len(p.addrs)+len(p.cfg.BootstrapServers))
-	for _, a := range p.addrs {
-		out = append(out, a)
+	out := make([]broker, 0, len(p.addrs)+len(p.cfg.BootstrapServers))
+	for node, a := range p.addrs {
+		out = append(out, broker{node, a})
 	}
 	p.sinksMu.Unlock()
-	return append(out, p.bootstrapServers()...)
+	for _, a := range p.bootstrapServers() {
+		out = append(out, broker{-1, a})
+	}
+	return out
 }
 
 // blockCtx bounds ctx by max.block.ms.

@@ -543,18 +543,10 @@ func (d *dialFailures) note(addr string, failed bool) {
 	}
 }
 
-// dial opens a connection to addr with the producer's settings (connOptions), within the
+// dialNow opens a connection to addr with the producer's settings (connOptions), within the
 // connection setup timeout (setupTimeout), not request.timeout.ms: a broker that accepts
-// and never answers must not hold a sink or the metadata goroutine that long. After an
-// authentication failure it fails at once with it until the backoff passes (authBackoff).
-func (p *Producer) dial(addr string) (*conn.Conn, error) {
-	if err := p.authBackoff(); err != nil {
-		return nil, err
-	}
-	return p.dialNow(addr)
-}
-
-// dialNow is dial without the authentication backoff: a connection attempt.
+// and never answers must not hold a sink or the metadata goroutine that long. It is the
+// connection attempt of connectBroker, which checks the authentication backoff first.
 func (p *Producer) dialNow(addr string) (*conn.Conn, error) {
 	timeout := p.setupTimeout(p.dialFails.get(addr))
 	ctx, cancel := context.WithTimeout(p.ctx, timeout)

@@ -585,8 +585,8 @@ func (t *transactions) coordinator(ctx context.Context) (*conn.Conn, error) {
 		return c, nil
 	}
 	var lastErr error
-	for _, addr := range t.p.brokerAddrs() {
-		bc, err := t.p.dial(addr)
+	for _, b := range t.p.brokerList() {
+		bc, _, err := t.p.connectBroker(b.node, b.addr)
 		if err != nil {
 			lastErr = err
 			continue
@@ -607,7 +607,7 @@ func (t *transactions) coordinator(ctx context.Context) (*conn.Conn, error) {
 		if err := wire.ErrorForCode(code); err != nil {
 			return nil, fmt.Errorf("FindCoordinator: %w", err)
 		}
-		cc, err := t.p.dial(net.JoinHostPort(host, strconv.Itoa(int(port))))
+		cc, _, err := t.p.connectBroker(node, net.JoinHostPort(host, strconv.Itoa(int(port))))
 		if err != nil {
 			return nil, fmt.Errorf("%w: node %d: %w", errNoCoordinator, node, err)
 		}

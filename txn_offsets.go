@@ -407,7 +407,7 @@ func (t *transactions) groupCoordinator(ctx context.Context, group string) (*con
 	if err := wire.ErrorForCode(code); err != nil {
 		return nil, fmt.Errorf("FindCoordinator(group %q): %w", group, err)
 	}
-	c, err := t.p.dial(net.JoinHostPort(host, strconv.Itoa(int(port))))
+	c, _, err := t.p.connectBroker(node, net.JoinHostPort(host, strconv.Itoa(int(port))))
 	if err != nil {
 		return nil, fmt.Errorf("%w: group %q, node %d: %w", errNoCoordinator, group, node, err)
 	}
