@@ -59,6 +59,47 @@ func TestLeaderHintMovesPartition(t *testing.T) {
 	}
 }
 
+// TestLeaderHintToUnseenBroker: a KIP-951 hint naming a leader whose address the producer's
+// metadata never listed (a broker that joined since) carries its endpoint: the producer
+// connects to it from the hint, with no Metadata request, and the record is delivered there.
+func TestLeaderHintToUnseenBroker(t *testing.T) {
+	testutil.CheckNoLeaks(t)
+	c := newCluster(t, kafkatest.SeedTopic("unseen", 1))
+	from := c.Leader("unseen", 0)
+	to := (from + 1) % 3
+	if err := c.UnlistBroker(to, true); err != nil {
+		t.Fatal(err)
+	}
+	p := newProducer(t, Config{BootstrapServers: []string{c.Addrs()[from]}, Linger: NoLinger,
+		RetryBackoff: 10 * time.Second, RetryBackoffMax: 10 * time.Second})
+	ctx := ctxTimeout(t, 20*time.Second)
+	if err := p.Send(ctx, Record{Topic: "unseen", Value: []byte("before")}).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	onNew := c.InjectFault(kafkatest.Fault{Key: wire.KeyProduce, Broker: to, Partition: kafkatest.AnyPartition, Times: -1})
+	metadataBefore := c.RequestCount(wire.KeyMetadata)
+	if err := c.MoveLeader("unseen", 0, to); err != nil {
+		t.Fatal(err)
+	}
+	sendCtx := ctxTimeout(t, 5*time.Second)
+	md, err := p.Send(sendCtx, Record{Topic: "unseen", Value: []byte("after")}).Get(sendCtx)
+	if err != nil {
+		t.Fatalf("send after the move to a broker never listed: %v", err)
+	}
+	if md.Offset != 1 {
+		t.Fatalf("offset %d, want 1", md.Offset)
+	}
+	if got := c.RequestCount(wire.KeyMetadata); got != metadataBefore {
+		t.Fatalf("%d Metadata requests after the move, want none", got-metadataBefore)
+	}
+	if onNew.Hits() == 0 {
+		t.Fatalf("broker %d, the new leader, got no Produce request", to)
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // PartitionsFor waits for a topic's metadata and reports every partition with its leader;
 // NoBlock sends work once it returned; a topic the cluster refuses is an error.
 func TestPartitionsFor(t *testing.T) {

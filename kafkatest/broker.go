@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gregor-kafka/producer/wire"
@@ -27,6 +28,8 @@ type broker struct {
 	done    chan struct{} // closed by stop; the running generation's signal
 	conns   map[net.Conn]struct{}
 	wg      sync.WaitGroup // the accept loop and the connection goroutines
+
+	unlisted atomic.Bool // left out of Metadata answers' broker lists (Cluster.UnlistBroker)
 }
 
 // start listens on b.addr and serves connections until stop. It does nothing if b runs.

@@ -125,6 +125,19 @@ func (c *Cluster) StopBroker(id int32) error {
 	return nil
 }
 
+// UnlistBroker leaves broker id out of the broker list of Metadata answers while unlisted is
+// true, as answers from before it joined the cluster would: a client learns its address only
+// from a Produce answer's KIP-951 endpoints. The broker keeps serving, and keeps leading its
+// partitions (move leaders to it with [Cluster.MoveLeader]).
+func (c *Cluster) UnlistBroker(id int32, unlisted bool) error {
+	b := c.broker(id)
+	if b == nil {
+		return fmt.Errorf("kafkatest: UnlistBroker: no broker %d", id)
+	}
+	b.unlisted.Store(unlisted)
+	return nil
+}
+
 // StartBroker brings a stopped broker back on the address it had before. Starting a running
 // broker does nothing.
 func (c *Cluster) StartBroker(id int32) error {

@@ -218,6 +218,32 @@ func TestMetadataAutoCreate(t *testing.T) {
 	}
 }
 
+// TestUnlistBroker: an unlisted broker is missing from Metadata answers' broker lists and
+// still serves; listed again, it is back.
+func TestUnlistBroker(t *testing.T) {
+	c := newTestCluster(t, SeedTopic("u", 3))
+	if err := c.UnlistBroker(1, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.UnlistBroker(7, true); err == nil {
+		t.Fatal("UnlistBroker(7) of 3 brokers: no error")
+	}
+	md := dial(t, c.Addrs()[1]).metadata(12, "u")
+	var ids []int32
+	for _, b := range md.Brokers {
+		ids = append(ids, b.NodeID)
+	}
+	if !slices.Equal(ids, []int32{0, 2}) {
+		t.Fatalf("brokers listed %v, want [0 2]", ids)
+	}
+	if err := c.UnlistBroker(1, false); err != nil {
+		t.Fatal(err)
+	}
+	if md := dial(t, c.Addrs()[0]).metadata(12, "u"); len(md.Brokers) != 3 {
+		t.Fatalf("%d brokers listed after UnlistBroker(1, false), want 3", len(md.Brokers))
+	}
+}
+
 func TestMetadataNoAutoCreate(t *testing.T) {
 	c := newTestCluster(t)
 	tc := dial(t, c.Addrs()[0])

@@ -31,6 +31,9 @@ func handleMetadata(cn *conn, ex *exchange) (wire.Response, error) {
 		ClusterAuthorizedOperations: wire.AuthorizedOperationsOmitted,
 	}
 	for _, b := range c.brokers {
+		if b.unlisted.Load() {
+			continue
+		}
 		host, port := b.endpoint()
 		resp.Brokers = append(resp.Brokers, wire.MetadataBroker{NodeID: b.id, Host: host, Port: port})
 	}
