@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gregor-kafka/producer/internal/conn"
@@ -41,13 +42,20 @@ type transactions struct {
 	p  *Producer
 	id string
 
+	// admit orders sends against the end of a transaction without a producer-wide mutex per
+	// send: a send holds it for reading from its check (open) to its append (beginSend to
+	// endSend); an end takes it for writing once, after its state is set, so that every
+	// send that found the transaction open has appended by then, and later ones find it
+	// closed.
+	admit sync.RWMutex
+	open  atomic.Bool // state is txnInTransaction; written with state, under mu
+
 	mu       sync.Mutex
 	state    int
 	err      error      // why the state is abortable or fatal
 	v2       bool       // the coordinator speaks transactions V2 (KIP-890): partitions join implicitly
-	sending  int        // sends between beginSend and endSend
 	failing  int        // failUnsentBecause calls due or under way
-	sendDone *sync.Cond // on mu: signalled when sending or failing drops to 0
+	sendDone *sync.Cond // on mu: signalled when failing drops to 0
 	endSent  bool       // the ending transaction's EndTxn was answered (an interrupted end resumes after it)
 	endTried bool       // its EndTxn was sent at least once (an interrupted end may have happened)
 	pending  map[*partition]bool
@@ -111,10 +119,12 @@ func (t *transactions) markFailed(err error) bool {
 		return false
 	case isFatalTxnError(err):
 		t.state, t.err = txnFatal, err
+		t.open.Store(false)
 		t.failing++
 		return true
 	case t.state == txnInTransaction || t.state == txnCommitting:
 		t.state, t.err = txnAbortable, err
+		t.open.Store(false)
 		t.failing++
 		return true
 	}
@@ -168,6 +178,7 @@ func (p *Producer) BeginTransaction() error {
 		return t.stateErrLocked("BeginTransaction")
 	}
 	t.state = txnInTransaction
+	t.open.Store(true)
 	return nil
 }
 
@@ -213,9 +224,11 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 	case t.state == ending: // resuming an interrupted end
 	case t.state == txnInTransaction, t.state == txnAbortable && !commit:
 		t.state, t.endSent, t.endTried = ending, false, false
-		// Sends that passed their check append before the flush below; later ones fail.
-		// Unsent batches being failed for this transaction are failed before it ends.
-		for t.sending > 0 || t.failing > 0 {
+		t.open.Store(false)
+		// Unsent batches being failed for this transaction are failed before it ends; sends
+		// that passed their check append before the flush below (the admit barrier after
+		// the switch), and later ones fail.
+		for t.failing > 0 {
 			t.sendDone.Wait()
 		}
 	case t.state == txnCommitting && !commit && !t.endTried:
@@ -247,6 +260,9 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 		return t.stateErrLocked(op)
 	}
 	t.mu.Unlock()
+	t.admit.Lock() // the barrier: every send admitted before the state changed has appended
+	//lint:ignore SA2001 the empty critical section is the barrier
+	t.admit.Unlock()
 
 	if !commit { // what was not numbered is not sent: it would only be aborted
 		p.failBatches(failUnnumbered, fmt.Errorf("%w: transaction aborted", ErrTransactionState), p.forEachPartitionAll)
@@ -274,6 +290,8 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 			t.mu.Lock()
 			if t.state == ending {
 				t.state, t.err = txnAbortable, err
+				t.open.Store(false)
+				t.open.Store(false)
 			}
 			t.mu.Unlock()
 			t.fail(err) // fatal errors stay fatal
@@ -311,6 +329,9 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 
 // checkSend reports whether a record may be sent now; beginSend decides, this fails fast.
 func (t *transactions) checkSend() error {
+	if t.open.Load() {
+		return nil
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.sendErrLocked()
@@ -330,15 +351,24 @@ func (t *transactions) sendErrLocked() error {
 
 // beginSend admits a send into the ongoing transaction and makes sure pa joins it before its
 // first batch is sent: with transactions V2 the Produce request adds it, otherwise
-// AddPartitionsToTxn does. Until endSend, commit and abort wait, so the record cannot miss
-// the transaction it was admitted to.
+// AddPartitionsToTxn does. Until endSend, commit and abort wait (admit), so the record cannot
+// miss the transaction it was admitted to. A send to a partition already in the transaction
+// takes no mutex: only admit, for reading.
 func (t *transactions) beginSend(pa *partition) error {
+	t.admit.RLock()
+	if t.open.Load() && pa.txnAdded.Load() {
+		return nil
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if err := t.sendErrLocked(); err != nil {
-		return err
+	if !t.open.Load() {
+		if err := t.sendErrLocked(); err != nil {
+			t.admit.RUnlock()
+			return err
+		}
 	}
-	t.sending++
+	// Admitted. The transaction may have begun to end since (its end waits for admit): pa
+	// still joins it, as the record is in it.
 	if pa.txnAdded.Load() || t.pending[pa] {
 		return nil
 	}
@@ -357,14 +387,7 @@ func (t *transactions) beginSend(pa *partition) error {
 }
 
 // endSend ends what beginSend admitted.
-func (t *transactions) endSend() {
-	t.mu.Lock()
-	t.sending--
-	if t.sending == 0 {
-		t.sendDone.Broadcast()
-	}
-	t.mu.Unlock()
-}
+func (t *transactions) endSend() { t.admit.RUnlock() }
 
 // addPending sends AddPartitionsToTxn for the pending partitions until none is left.
 func (t *transactions) addPending() {
