@@ -3,6 +3,7 @@ package producer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"slices"
 	"sync"
@@ -17,86 +18,58 @@ import (
 // A leader move answered with a KIP-951 hint (Produce v10+ NOT_LEADER_OR_FOLLOWER naming the
 // new leader and its endpoint) is followed at once: the retry goes to the new leader without
 // a Metadata request and without the retry backoff. Without the hint the retry would wait
-// for a refresh, spaced by the 10 s backoff, past the test's 5 s.
+// for a refresh, spaced by the 10 s backoff, past the test's 5 s. With the new leader left
+// out of every Metadata answer (unlisted: a broker that joined since the producer's last
+// metadata), the producer connects to it from the hint's endpoint alone.
 func TestLeaderHintMovesPartition(t *testing.T) {
-	testutil.CheckNoLeaks(t)
-	c := newCluster(t, kafkatest.SeedTopic("hint", 1))
-	p := newProducer(t, Config{BootstrapServers: c.Addrs(), Linger: NoLinger,
-		RetryBackoff: 10 * time.Second, RetryBackoffMax: 10 * time.Second})
-	ctx := ctxTimeout(t, 20*time.Second)
-	if err := p.Send(ctx, Record{Topic: "hint", Value: []byte("before")}).Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
-	from := c.Leader("hint", 0)
-	to := (from + 1) % 3 // a broker the producer has no connection to yet
-	onNew := c.InjectFault(kafkatest.Fault{Key: wire.KeyProduce, Broker: to, Partition: kafkatest.AnyPartition, Times: -1})
-	metadataBefore := c.RequestCount(wire.KeyMetadata)
-	if err := c.MoveLeader("hint", 0, to); err != nil {
-		t.Fatal(err)
-	}
-	sendCtx := ctxTimeout(t, 5*time.Second)
-	md, err := p.Send(sendCtx, Record{Topic: "hint", Value: []byte("after")}).Get(sendCtx)
-	if err != nil {
-		t.Fatalf("send after the move: %v", err)
-	}
-	if md.Offset != 1 {
-		t.Fatalf("offset %d, want 1", md.Offset)
-	}
-	if got := c.RequestCount(wire.KeyMetadata); got != metadataBefore {
-		t.Fatalf("%d Metadata requests after the move, want none", got-metadataBefore)
-	}
-	if onNew.Hits() == 0 {
-		t.Fatalf("broker %d, the new leader, got no Produce request", to)
-	}
-	if recs := c.Records("hint", 0); len(recs) != 2 || string(recs[1].Value) != "after" {
-		t.Fatalf("stored %d records, want before and after", len(recs))
-	}
-	if got := p.Stats().RecordsRetried; got != 1 {
-		t.Fatalf("RecordsRetried %d, want 1 (the refused attempt)", got)
-	}
-	if err := p.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// TestLeaderHintToUnseenBroker: a KIP-951 hint naming a leader whose address the producer's
-// metadata never listed (a broker that joined since) carries its endpoint: the producer
-// connects to it from the hint, with no Metadata request, and the record is delivered there.
-func TestLeaderHintToUnseenBroker(t *testing.T) {
-	testutil.CheckNoLeaks(t)
-	c := newCluster(t, kafkatest.SeedTopic("unseen", 1))
-	from := c.Leader("unseen", 0)
-	to := (from + 1) % 3
-	if err := c.UnlistBroker(to, true); err != nil {
-		t.Fatal(err)
-	}
-	p := newProducer(t, Config{BootstrapServers: []string{c.Addrs()[from]}, Linger: NoLinger,
-		RetryBackoff: 10 * time.Second, RetryBackoffMax: 10 * time.Second})
-	ctx := ctxTimeout(t, 20*time.Second)
-	if err := p.Send(ctx, Record{Topic: "unseen", Value: []byte("before")}).Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
-	onNew := c.InjectFault(kafkatest.Fault{Key: wire.KeyProduce, Broker: to, Partition: kafkatest.AnyPartition, Times: -1})
-	metadataBefore := c.RequestCount(wire.KeyMetadata)
-	if err := c.MoveLeader("unseen", 0, to); err != nil {
-		t.Fatal(err)
-	}
-	sendCtx := ctxTimeout(t, 5*time.Second)
-	md, err := p.Send(sendCtx, Record{Topic: "unseen", Value: []byte("after")}).Get(sendCtx)
-	if err != nil {
-		t.Fatalf("send after the move to a broker never listed: %v", err)
-	}
-	if md.Offset != 1 {
-		t.Fatalf("offset %d, want 1", md.Offset)
-	}
-	if got := c.RequestCount(wire.KeyMetadata); got != metadataBefore {
-		t.Fatalf("%d Metadata requests after the move, want none", got-metadataBefore)
-	}
-	if onNew.Hits() == 0 {
-		t.Fatalf("broker %d, the new leader, got no Produce request", to)
-	}
-	if err := p.Close(ctx); err != nil {
-		t.Fatal(err)
+	for _, unlisted := range []bool{false, true} {
+		t.Run(fmt.Sprintf("unlisted=%v", unlisted), func(t *testing.T) {
+			testutil.CheckNoLeaks(t)
+			c := newCluster(t, kafkatest.SeedTopic("hint", 1))
+			from := c.Leader("hint", 0)
+			to := (from + 1) % 3 // a broker the producer has no connection to yet
+			bootstrap := c.Addrs()
+			if unlisted {
+				if err := c.UnlistBroker(to, true); err != nil {
+					t.Fatal(err)
+				}
+				bootstrap = []string{c.Addrs()[from]}
+			}
+			p := newProducer(t, Config{BootstrapServers: bootstrap, Linger: NoLinger,
+				RetryBackoff: 10 * time.Second, RetryBackoffMax: 10 * time.Second})
+			ctx := ctxTimeout(t, 20*time.Second)
+			if err := p.Send(ctx, Record{Topic: "hint", Value: []byte("before")}).Wait(ctx); err != nil {
+				t.Fatal(err)
+			}
+			onNew := c.InjectFault(kafkatest.Fault{Key: wire.KeyProduce, Broker: to, Partition: kafkatest.AnyPartition, Times: -1})
+			metadataBefore := c.RequestCount(wire.KeyMetadata)
+			if err := c.MoveLeader("hint", 0, to); err != nil {
+				t.Fatal(err)
+			}
+			sendCtx := ctxTimeout(t, 5*time.Second)
+			md, err := p.Send(sendCtx, Record{Topic: "hint", Value: []byte("after")}).Get(sendCtx)
+			if err != nil {
+				t.Fatalf("send after the move: %v", err)
+			}
+			if md.Offset != 1 {
+				t.Fatalf("offset %d, want 1", md.Offset)
+			}
+			if got := c.RequestCount(wire.KeyMetadata); got != metadataBefore {
+				t.Fatalf("%d Metadata requests after the move, want none", got-metadataBefore)
+			}
+			if onNew.Hits() == 0 {
+				t.Fatalf("broker %d, the new leader, got no Produce request", to)
+			}
+			if recs := c.Records("hint", 0); len(recs) != 2 || string(recs[1].Value) != "after" {
+				t.Fatalf("stored %d records, want before and after", len(recs))
+			}
+			if got := p.Stats().RecordsRetried; got != 1 {
+				t.Fatalf("RecordsRetried %d, want 1 (the refused attempt)", got)
+			}
+			if err := p.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 
