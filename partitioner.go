@@ -95,7 +95,7 @@ func (rr *roundRobin) Partition(rec *Record, numPartitions int) int32 {
 // race between two switches only picks twice.
 //
 // When another send holds the current partition's lock, a record goes to the spill
-// partition instead (see [Producer.lockSticky]): goroutines sending at once then fill two
+// partition instead (see [stickyState.lockSticky]): goroutines sending at once then fill two
 // batches side by side rather than queue on one mutex. Spilled records do not count toward
 // the switch.
 type stickyState struct {
