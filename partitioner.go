@@ -90,14 +90,14 @@ func (rr *roundRobin) Partition(rec *Record, numPartitions int) int32 {
 // stickyState is the sticky partitioner of KIP-794 for one topic: records without a key stay
 // on one partition until batch.size bytes went to it, then move to another, chosen at random:
 // uniformly, or (adaptive partitioning, the default) weighted by how little each partition
-// has waiting. The bytes are counted by the partition, under its own lock (countSticky), so
-// that a send touches nothing shared but this state's one word, read. It keeps no lock: a
-// race between two switches only picks twice.
+// has waiting. The bytes are counted by the partition, under its own lock
+// (countStickyLocked), so that a send touches nothing shared but this state's one word, read.
+// It keeps no lock: a race between two switches only picks twice.
 //
 // When another send holds the current partition's lock, a record goes to the spill
-// partition instead (see [stickyState.lockSticky]): goroutines sending at once then fill two
-// batches side by side rather than queue on one mutex. Spilled records do not count toward
-// the switch.
+// partition instead (see [stickyState.lockSticky]): goroutines sending at once then fill
+// several batches side by side rather than queue on one mutex. Each partition counts the
+// bytes it got in the turn; the first to reach batch.size ends it.
 type stickyState struct {
 	// current is the partition records go to now, in the low 32 bits, and the turn (the
 	// number of switches so far) in the high 32: a partition counts the bytes of one turn.
