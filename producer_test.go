@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/gregor-kafka/producer/internal/testutil"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -251,6 +252,49 @@ func TestCustomPartitioner(t *testing.T) {
 
 // TestBatchSizeSealsAndLingerWaits: with a linger of an hour, full batches still go out at
 // once (batch.size seals them), while the last partial batch waits for Flush.
+// TestBatchCRCAnyValueSizes sends uncompressed records of sizes on both sides of the
+// thresholds of the CRC summed at append (values summed as copied from crcCopyMin, chunks
+// of crcChunk, batches joined from crcJoinMin), null and empty values and headers among
+// them. kafkatest checks every batch's CRC, so a wrong sum fails the sends; the records
+// read back are those sent, in order.
+func TestBatchCRCAnyValueSizes(t *testing.T) {
+	c := newCluster(t, kafkatest.SeedTopic("crc", 1))
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), BatchSize: 64 << 10, Linger: 50 * time.Millisecond, RequestTimeout: 5 * time.Second, DeliveryTimeout: 10 * time.Second})
+	ctx := ctxTimeout(t, 30*time.Second)
+	rng := rand.New(rand.NewPCG(5, 6))
+	sizes := []int{-1, 0, 1, 100, crcCopyMin - 1, crcCopyMin, crcCopyMin + 1, crcChunk - 7, crcChunk, 3 * crcChunk, crcJoinMin + 5}
+	var sent []Record
+	var futs []*Future
+	for i := range 600 {
+		rec := Record{Topic: "crc", Key: []byte(strconv.Itoa(i))}
+		if n := sizes[rng.IntN(len(sizes))]; n >= 0 {
+			rec.Value = make([]byte, n)
+			for j := range rec.Value {
+				rec.Value[j] = byte(rng.Uint32())
+			}
+		}
+		if i%5 == 0 {
+			rec.Headers = []Header{{Key: "h", Value: []byte(strconv.Itoa(i))}}
+		}
+		sent = append(sent, rec)
+		futs = append(futs, p.Send(ctx, rec))
+	}
+	for i, f := range futs {
+		if _, err := f.Get(ctx); err != nil {
+			t.Fatalf("record %d (%d bytes): %v", i, len(sent[i].Value), err)
+		}
+	}
+	got := c.Records("crc", 0)
+	if len(got) != len(sent) {
+		t.Fatalf("%d records stored, %d sent", len(got), len(sent))
+	}
+	for i, r := range got {
+		if !bytes.Equal(r.Key, sent[i].Key) || !bytes.Equal(r.Value, sent[i].Value) || (r.Value == nil) != (sent[i].Value == nil) || len(r.Headers) != len(sent[i].Headers) {
+			t.Fatalf("record %d differs from the one sent", i)
+		}
+	}
+}
+
 func TestBatchSizeSealsAndLingerWaits(t *testing.T) {
 	c := newCluster(t, kafkatest.SeedTopic("seal", 1))
 	p := newProducer(t, Config{BootstrapServers: c.Addrs(), Linger: time.Hour, BatchSize: 1000, DeliveryTimeout: 2 * time.Hour})

@@ -176,14 +176,45 @@ func AppendRecord(dst []byte, offsetDelta int32, timestampDelta int64, key, valu
 // AppendRecordBody is [AppendRecord] for a caller that has the record's [RecordBodySize]
 // already: zeroBody, which it does not compute again.
 func AppendRecordBody(dst []byte, offsetDelta int32, timestampDelta int64, key, value []byte, headers []RecordHeader, zeroBody int) []byte {
+	dst = appendRecordHead(dst, offsetDelta, timestampDelta, key, zeroBody)
+	dst = AppendVarintBytes(dst, value)
+	return appendRecordHeaders(dst, headers)
+}
+
+// AppendRecordSummed is [AppendRecordBody] for a batch whose records are summed as they are
+// appended, for [FinishBatchCRC]: crc is the CRC-32C of the records up to dst[:summed]. It
+// sums what is pending up to the value's length, then copies the value and sums it in one
+// pass over it (crc32cCopy), so that a large value is read once. It returns dst and the
+// new summed and crc, which cover the record up to the end of its value; its headers are
+// left to the next sum.
+func AppendRecordSummed(dst []byte, summed int, crc uint32, offsetDelta int32, timestampDelta int64, key, value []byte, headers []RecordHeader, zeroBody int) ([]byte, int, uint32) {
+	dst = appendRecordHead(dst, offsetDelta, timestampDelta, key, zeroBody)
+	if value == nil {
+		dst = append(dst, 1) // zigzag(-1): null
+	} else {
+		dst = binary.AppendVarint(dst, int64(len(value)))
+		crc = crc32cUpdate(crc, dst[summed:])
+		n := len(dst)
+		dst = slices.Grow(dst, len(value))[:n+len(value)]
+		crc = crc32cCopy(crc, dst[n:], value)
+		summed = len(dst)
+	}
+	return appendRecordHeaders(dst, headers), summed, crc
+}
+
+// appendRecordHead appends a record up to its key, included.
+func appendRecordHead(dst []byte, offsetDelta int32, timestampDelta int64, key []byte, zeroBody int) []byte {
 	// The zero deltas took a byte each.
 	body := zeroBody - 2 + varlongSize(timestampDelta) + varlongSize(int64(offsetDelta))
 	dst = binary.AppendVarint(dst, int64(body))
 	dst = append(dst, 0) // record attributes: unused
 	dst = binary.AppendVarint(dst, timestampDelta)
 	dst = binary.AppendVarint(dst, int64(offsetDelta))
-	dst = AppendVarintBytes(dst, key)
-	dst = AppendVarintBytes(dst, value)
+	return AppendVarintBytes(dst, key)
+}
+
+// appendRecordHeaders appends the end of a record: its header count and headers.
+func appendRecordHeaders(dst []byte, headers []RecordHeader) []byte {
 	dst = binary.AppendVarint(dst, int64(len(headers)))
 	for i := range headers {
 		dst = AppendVarintString(dst, headers[i].Key)

@@ -9,6 +9,7 @@ import (
 	"hash/crc32"
 	"io"
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"runtime"
 	"strings"
@@ -659,5 +660,55 @@ func checkFuzzBatch(t *testing.T, data []byte) {
 	re.CRC, re.BatchLength = h2.CRC, h2.BatchLength
 	if h2 != re || len(rest2) != 0 || !reflect.DeepEqual(recs, recs2) {
 		t.Fatalf("decode→encode→decode changed the batch:\n%+v\n%+v\n%+v\n%+v", re, h2, recs, recs2)
+	}
+}
+
+// TestAppendRecordSummed: records appended by AppendRecordSummed, mixed with records
+// appended by AppendRecordBody and summed by UpdateRecordsCRC, are byte for byte those
+// AppendRecord writes, and the running sum is the CRC-32C of the records up to summed,
+// which ends at the last summed record's value.
+func TestAppendRecordSummed(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := range 200 {
+		var want, got []byte
+		summed, crc := 0, uint32(0)
+		for i := range 1 + rng.IntN(20) {
+			var value []byte
+			switch rng.IntN(4) {
+			case 0: // null
+			case 1:
+				value = []byte{}
+			default:
+				value = make([]byte, rng.IntN(5000))
+				for j := range value {
+					value[j] = byte(rng.Uint32())
+				}
+			}
+			key := []byte("key")[:rng.IntN(4)]
+			var headers []RecordHeader
+			if rng.IntN(3) == 0 {
+				headers = []RecordHeader{{Key: "h", Value: []byte("v")}}
+			}
+			ts := rng.Int64N(1 << 40)
+			body := RecordBodySize(key, value, headers)
+			want = AppendRecord(want, int32(i), ts, key, value, headers)
+			if rng.IntN(2) == 0 {
+				got = AppendRecordBody(got, int32(i), ts, key, value, headers, body)
+				continue
+			}
+			got, summed, crc = AppendRecordSummed(got, summed, crc, int32(i), ts, key, value, headers, body)
+			if value != nil {
+				tail := len(appendRecordHeaders(nil, headers))
+				if summed != len(got)-tail {
+					t.Fatalf("round %d record %d: summed to %d, want the value's end %d", round, i, summed, len(got)-tail)
+				}
+			}
+			if want := crc32.Checksum(got[:summed], castagnoli); crc != want {
+				t.Fatalf("round %d record %d: sum %#x over %d bytes, want %#x", round, i, crc, summed, want)
+			}
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("round %d: AppendRecordSummed wrote other bytes than AppendRecord", round)
+		}
 	}
 }
