@@ -175,3 +175,123 @@ tail1:
 ret:
 	MOVL DX, ret+32(FP)
 	RET
+
+// func crc32cFoldCopy(crc uint32, dst, src []byte) uint32
+//
+// As crc32cFold over src, storing each 64 bytes to dst as they are loaded. len(dst) is
+// len(src), and they do not overlap.
+TEXT ·crc32cFoldCopy(SB), NOSPLIT, $0-60
+	MOVL            crc+0(FP), AX
+	MOVQ            dst_base+8(FP), DI
+	MOVQ            src_base+32(FP), SI
+	MOVQ            src_len+40(FP), CX
+	VMOVD           AX, X9
+	VBROADCASTI32X4 crc32cK<>+16(SB), Z8
+	CMPQ            CX, $256
+	JB              one
+
+	VMOVDQU64 (SI), Z0
+	VMOVDQU64 64(SI), Z1
+	VMOVDQU64 128(SI), Z2
+	VMOVDQU64 192(SI), Z3
+	VMOVDQU64 Z0, (DI)
+	VMOVDQU64 Z1, 64(DI)
+	VMOVDQU64 Z2, 128(DI)
+	VMOVDQU64 Z3, 192(DI)
+	VPXORQ    Z9, Z0, Z0
+	ADDQ      $256, SI
+	ADDQ      $256, DI
+	SUBQ      $256, CX
+	CMPQ      CX, $256
+	JB        collapse
+
+	VBROADCASTI32X4 crc32cK<>+0(SB), Z10
+
+	PCALIGN $32
+loop4:
+	VMOVDQU64 (SI), Z4
+	VMOVDQU64 64(SI), Z5
+	VMOVDQU64 128(SI), Z6
+	VMOVDQU64 192(SI), Z7
+	VMOVDQU64 Z4, (DI)
+	VMOVDQU64 Z5, 64(DI)
+	VMOVDQU64 Z6, 128(DI)
+	VMOVDQU64 Z7, 192(DI)
+	FOLD(Z10, Z0, Z4, Z11)
+	FOLD(Z10, Z1, Z5, Z12)
+	FOLD(Z10, Z2, Z6, Z13)
+	FOLD(Z10, Z3, Z7, Z14)
+	ADDQ      $256, SI
+	ADDQ      $256, DI
+	SUBQ      $256, CX
+	CMPQ      CX, $256
+	JAE       loop4
+
+collapse:
+	FOLD(Z8, Z0, Z1, Z11)
+	FOLD(Z8, Z0, Z2, Z11)
+	FOLD(Z8, Z0, Z3, Z11)
+	JMP loop1
+
+one:
+	VMOVDQU64 (SI), Z0
+	VMOVDQU64 Z0, (DI)
+	VPXORQ    Z9, Z0, Z0
+	ADDQ      $64, SI
+	ADDQ      $64, DI
+	SUBQ      $64, CX
+
+loop1:
+	CMPQ      CX, $64
+	JB        done
+	VMOVDQU64 (SI), Z4
+	VMOVDQU64 Z4, (DI)
+	FOLD(Z8, Z0, Z4, Z11)
+	ADDQ      $64, SI
+	ADDQ      $64, DI
+	SUBQ      $64, CX
+	JMP       loop1
+
+done:
+	REDUCE
+
+	// The last len(src)%64 bytes, 8, 4, 2 and 1 at a time.
+tail8:
+	CMPQ   CX, $8
+	JB     tail4
+	MOVQ   (SI), AX
+	MOVQ   AX, (DI)
+	CRC32Q AX, DX
+	ADDQ   $8, SI
+	ADDQ   $8, DI
+	SUBQ   $8, CX
+	JMP    tail8
+
+tail4:
+	BTQ    $2, CX
+	JCC    tail2
+	MOVL   (SI), AX
+	MOVL   AX, (DI)
+	CRC32L AX, DX
+	ADDQ   $4, SI
+	ADDQ   $4, DI
+
+tail2:
+	BTQ    $1, CX
+	JCC    tail1
+	MOVW   (SI), AX
+	MOVW   AX, (DI)
+	CRC32W AX, DX
+	ADDQ   $2, SI
+	ADDQ   $2, DI
+
+tail1:
+	BTQ    $0, CX
+	JCC    ret
+	MOVB   (SI), AX
+	MOVB   AX, (DI)
+	CRC32B AX, DX
+
+ret:
+	MOVL DX, ret+56(FP)
+	RET
