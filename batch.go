@@ -18,11 +18,12 @@ import (
 // the sum to the header's costs about a microsecond (wire.FinishBatchCRC), so batches with
 // less than crcJoinMin summed are summed whole when stamped. A value of crcCopyMin bytes or
 // more is summed as it is copied in (wire.AppendRecordSummed): it comes from the caller's
-// memory, likely not in the cache, and is then read once instead of twice.
+// memory, likely not in the cache, and is then read once instead of twice (below 512 bytes
+// the chunks measured faster: 100- and 256-byte values cost 6–13% more CPU summed one by one).
 const (
 	crcChunk   = 4 << 10
 	crcJoinMin = 16 << 10
-	crcCopyMin = 1 << 10
+	crcCopyMin = 512
 )
 
 // recordOverhead bounds what a record's offset and timestamp deltas can add to the size
