@@ -193,7 +193,7 @@ func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, body int, 
 	if b == nil {
 		first := room + wire.RecordBatchHeaderSize
 		if cap(spare) < first {
-			return wake, max(first, min(pa.bufHint, p.mem.top)), true, false
+			return wake, p.mem.startSize(first, pa.bufHint), true, false
 		}
 		b = p.newBatch(pa, spare)
 		spare = nil
@@ -450,6 +450,15 @@ func (m *memPool) class(n int) (size, index int) {
 		return n, -1
 	}
 	return c, i
+}
+
+// startSize is the capacity a new batch asks for: need, its first record's, or more as
+// hint says (the capacity the partition's last full batch had), up to the largest buffer
+// of a class. A hint never asks for more than an eighth of the limit, beyond which buffers
+// are allocated to size (class): with a small buffer.memory, a batch starts no larger than
+// its first record needs, and the memory holds as many batches as it can.
+func (m *memPool) startSize(need, hint int) int {
+	return max(need, int(min(int64(hint), int64(m.top), m.limit/8)))
 }
 
 // takeLocked returns a free buffer of class i, or nil.

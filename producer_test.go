@@ -391,10 +391,11 @@ func TestBufferMemoryBlocksThenFails(t *testing.T) {
 	if sent < 5 {
 		t.Fatalf("buffer full after only %d records of 500 bytes in 4096", sent)
 	}
-	// A context ending first wins over max.block.ms.
+	// A context ending first wins over max.block.ms, for a record that needs more memory
+	// than is left (a 500-byte one may still fit a batch of its own).
 	short, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := p.SendAsync(short, Record{Topic: "slow", Value: make([]byte, 500)}, nil); !errors.Is(err, context.Canceled) && !errors.Is(err, ErrBufferFull) {
+	if err := p.SendAsync(short, Record{Topic: "slow", Value: make([]byte, 3500)}, nil); !errors.Is(err, context.Canceled) && !errors.Is(err, ErrBufferFull) {
 		t.Fatalf("cancelled send: %v", err)
 	}
 	// Once the broker answers, memory comes back and sends go through again.
@@ -403,6 +404,35 @@ func TestBufferMemoryBlocksThenFails(t *testing.T) {
 	}
 	if err := p.Send(ctx, Record{Topic: "slow", Value: make([]byte, 500)}).Wait(ctx); err != nil {
 		t.Fatalf("after the buffer drained: %v", err)
+	}
+}
+
+// TestSmallBufferMemoryStartsSmallBatches: with a buffer.memory far below batch.size, each
+// batch, taken for sending before the next record comes, starts as small as its record
+// needs, so several batches wait for their answers at once; the partition's buffer hint
+// once asked a 4 KiB buffer of each, and the second send failed with ErrBufferFull.
+func TestSmallBufferMemoryStartsSmallBatches(t *testing.T) {
+	c := newCluster(t, kafkatest.SeedTopic("small", 1))
+	c.InjectFault(kafkatest.Fault{Key: wire.KeyProduce, Broker: kafkatest.AnyBroker, Partition: kafkatest.AnyPartition, Delay: 2 * time.Second, Times: -1})
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), BufferMemory: 4096, MaxBlock: 200 * time.Millisecond, Linger: -1})
+	ctx := ctxTimeout(t, 20*time.Second)
+	const n = 5 // of about 580 bytes each, batch header included
+	for i := range n {
+		if err := p.SendAsync(ctx, Record{Topic: "small", Value: make([]byte, 500)}, nil); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+		for p.Stats().Requests < int64(i+1) { // the batch is on its way before the next send
+			if ctx.Err() != nil {
+				t.Fatalf("batch %d never sent", i)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(c.Records("small", 0)); got != n {
+		t.Fatalf("%d records stored, want %d", got, n)
 	}
 }
 
