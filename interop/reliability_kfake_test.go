@@ -353,10 +353,13 @@ func runKfScenario(t *testing.T, sc kfScenario) string {
 	if sc.idem == producer.Enabled && (dups != 0 || reordered != 0) {
 		t.Errorf("idempotent: %d duplicates, %d reordered", dups, reordered)
 	}
-	if sc.wantFailed && failed == 0 {
+	// A fire-and-forget record (one in three) fails unseen by the checks above; the
+	// producer's count includes it. Batches are small here (BatchSize 1 KiB), so a fatal
+	// error may fail such records only.
+	if sc.wantFailed && failed == 0 && p.Stats().RecordsFailed == 0 {
 		t.Error("no record failed: the fault did not bite")
 	}
-	t.Logf("%v; %d failed", e.notes, failed)
+	t.Logf("%v; %d failed, %d failed in all", e.notes, failed, p.Stats().RecordsFailed)
 	return fmt.Sprintf("%-48s %6d %6d %6d %5d %9d %6d", sc.name, n, acked, found, dups, reordered, failed)
 }
 
