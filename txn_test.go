@@ -204,6 +204,47 @@ func TestTransactionUnkeyedSendsFromManyGoroutines(t *testing.T) {
 	}
 }
 
+// TestCommitOutcomeUnknownWhenFencedAfterLostAnswer: the commit's EndTxn takes effect but
+// its connection drops before the answer; before the retry, a second producer with the same
+// transactional.id initializes and fences this one. The retry's PRODUCER_FENCED cannot say
+// whether the commit happened (here it did), so CommitTransaction reports the outcome
+// unknown rather than a failure.
+func TestCommitOutcomeUnknownWhenFencedAfterLostAnswer(t *testing.T) {
+	for _, v2 := range []bool{true, false} {
+		t.Run(fmt.Sprintf("v2=%v", v2), func(t *testing.T) {
+			c := newCluster(t, kafkatest.SeedTopic("unk", 1), kafkatest.TransactionsV2(v2))
+			p := newProducer(t, Config{BootstrapServers: c.Addrs(), TransactionalID: "unk", RetryBackoff: 500 * time.Millisecond, RetryBackoffMax: time.Second})
+			ctx := ctxTimeout(t, 20*time.Second)
+			if err := p.InitTransactions(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.BeginTransaction(); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Send(ctx, Record{Topic: "unk", Value: []byte("v")}).Wait(ctx); err != nil {
+				t.Fatal(err)
+			}
+			c.InjectFault(kafkatest.Fault{Key: wire.KeyEndTxn, Broker: kafkatest.AnyBroker, DropConnection: true, Times: 1})
+			done := make(chan error, 1)
+			go func() { done <- p.CommitTransaction(ctx) }()
+			for c.RequestCount(wire.KeyEndTxn) < 1 {
+				time.Sleep(time.Millisecond)
+			}
+			zombie := newProducer(t, Config{BootstrapServers: c.Addrs(), TransactionalID: "unk"})
+			if err := zombie.InitTransactions(ctx); err != nil {
+				t.Fatal(err)
+			}
+			err := <-done
+			if !errors.Is(err, ErrTransactionOutcomeUnknown) || !errors.Is(err, wire.ErrProducerFenced) {
+				t.Fatalf("CommitTransaction: %v, want ErrTransactionOutcomeUnknown wrapping PRODUCER_FENCED", err)
+			}
+			if got := committedValues(c, "unk"); len(got) != 1 {
+				t.Fatalf("%d records committed, want the one of the commit that happened", len(got))
+			}
+		})
+	}
+}
+
 func TestTransactionStateMachine(t *testing.T) {
 	c := newCluster(t)
 	ctx := ctxTimeout(t, 20*time.Second)
