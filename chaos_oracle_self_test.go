@@ -147,6 +147,22 @@ func TestChaosOracle(t *testing.T) {
 			f.r.txns = []*chaosTxn{{beginCall: at(0), beginReturn: at(1), endCall: at(99), endReturn: at(200), commit: true, endErr: failed, ended: true}}
 			return f
 		}},
+		{"commit reported unknown, committed", "", func() *fixture {
+			f := newRun(chaosTxnV1)
+			cr := rec(f, 1, 0, nil)
+			cr.found = []chaosFound{{topicID: idA, offset: 0, rec: kafkatest.Record{Transactional: true, Committed: true, TxnEnded: at(100)}}}
+			f.r.txns = []*chaosTxn{{beginCall: at(0), beginReturn: at(1), endCall: at(99), endReturn: at(200), commit: true,
+				endErr: fmt.Errorf("%w: %w", ErrTransactionOutcomeUnknown, wire.ErrProducerFenced), ended: true}}
+			return f
+		}},
+		{"commit reported unknown, half committed", "txn-atomicity", func() *fixture {
+			f := newRun(chaosTxnV1)
+			rec(f, 1, 0, nil).found = []chaosFound{{topicID: idA, offset: 0, rec: kafkatest.Record{Transactional: true, Committed: true, TxnEnded: at(100)}}}
+			rec(f, 2, 1, nil).found = []chaosFound{{topicID: idA, offset: 1, rec: kafkatest.Record{Transactional: true, Aborted: true, TxnEnded: at(100)}}}
+			f.r.txns = []*chaosTxn{{beginCall: at(0), beginReturn: at(1), endCall: at(99), endReturn: at(200), commit: true,
+				endErr: fmt.Errorf("%w: %w", ErrTransactionOutcomeUnknown, wire.ErrProducerFenced), ended: true}}
+			return f
+		}},
 		{"committed transaction lacks an acknowledged record", "txn-committed-holds-acked", func() *fixture {
 			f := newRun(chaosTxnV2)
 			cr := rec(f, 1, 0, nil)

@@ -472,7 +472,7 @@ func (r *chaosRun) checkTxns(recs []*chaosRecord, txns []*chaosTxn) {
 				r.violate("txn-membership", []string{"5"}, "record %d, sent from %v to %v, is in transaction %d (begun %v, ended %v), which was not open then (%s)",
 					cr.id, r.at(cr.start), r.at(cr.returned), tx.k, r.at(tx.beginCall), r.at(tx.endReturn), outcomeString(cr))
 			}
-			if kr.Committed && !tx.committed {
+			if kr.Committed && !tx.committed && !errors.Is(tx.endErr, ErrTransactionOutcomeUnknown) {
 				what := "was aborted"
 				if tx.commit {
 					what = fmt.Sprintf("was reported failed (%v)", tx.endErr)
@@ -487,6 +487,25 @@ func (r *chaosRun) checkTxns(recs []*chaosRecord, txns []*chaosTxn) {
 	for _, tx := range txns {
 		if tx.beginReturn.IsZero() {
 			continue
+		}
+		if errors.Is(tx.endErr, ErrTransactionOutcomeUnknown) {
+			// Either outcome may be, but one for all its records.
+			committed, aborted := 0, 0
+			for _, cr := range recs {
+				if !inTxnOnly(tx, cr) {
+					continue
+				}
+				for _, f := range cr.found {
+					if f.rec.Committed {
+						committed++
+					} else if f.rec.Aborted {
+						aborted++
+					}
+				}
+			}
+			if committed > 0 && aborted > 0 {
+				r.violate("txn-atomicity", nil, "transaction %d, its outcome reported unknown (%v), has %d records committed and %d aborted", tx.k, tx.endErr, committed, aborted)
+			}
 		}
 		if tx.committed {
 			for _, cr := range recs {

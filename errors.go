@@ -31,6 +31,13 @@ var (
 	// abort learned that the commit happened. The transaction stands committed; do not redo
 	// its work. The producer is ready for the next transaction.
 	ErrTransactionCommitted = errors.New("producer: the transaction was committed")
+	// ErrTransactionOutcomeUnknown is returned by CommitTransaction when an EndTxn of the
+	// commit was written but its answer lost, and a retry then failed for good (typically
+	// PRODUCER_FENCED: another producer with the same transactional.id initialized
+	// meanwhile). The commit may have happened or not, and this producer can no longer
+	// learn which: the transaction's records are either all committed or all aborted. The
+	// error also wraps the retry's, which says why the producer cannot go on.
+	ErrTransactionOutcomeUnknown = errors.New("producer: the transaction's outcome is unknown")
 	// ErrInCallback is returned by Flush, CommitTransaction and AbortTransaction called
 	// from a callback or a hook: they wait for callbacks to run, and the callbacks' goroutine
 	// would be waiting for itself (Java's flush from a callback fails the same way).

@@ -168,11 +168,13 @@ func (pa *partition) countStickyLocked(turn int64, size, batchSize int) bool {
 // goroutines sending at once each keep to their own partition instead of taking turns at
 // one lock and cache line. Otherwise it is parts[idx] when its lock is free, else the first
 // partition with a leader and a free lock from the spill partition on, else (every lock
-// taken) parts[idx] once its lock is.
-func (s *stickyState) lockSticky(parts []*partition, idx int32) *partition {
+// taken) parts[idx] once its lock is. With joined set (a transactional send, admitted to
+// the transaction with parts[idx]), only partitions already in the transaction are taken
+// instead of parts[idx]: the send cannot join another while it holds a partition's lock.
+func (s *stickyState) lockSticky(parts []*partition, idx int32, joined bool) *partition {
 	contended := s.contended.Load()
 	if lane := goroutineLane(); contended && lane != 0 {
-		if q := s.lockSpill(parts, idx, int(lane)-1); q != nil {
+		if q := s.lockSpill(parts, idx, int(lane)-1, joined); q != nil {
 			return q
 		}
 	}
@@ -183,7 +185,7 @@ func (s *stickyState) lockSticky(parts []*partition, idx int32) *partition {
 	if !contended {
 		s.contended.Store(true)
 	}
-	if q := s.lockSpill(parts, idx, 0); q != nil {
+	if q := s.lockSpill(parts, idx, 0, joined); q != nil {
 		return q
 	}
 	pa.mu.Lock()
@@ -191,8 +193,9 @@ func (s *stickyState) lockSticky(parts []*partition, idx int32) *partition {
 }
 
 // lockSpill locks and returns the first partition but idx with a leader and a free lock
-// from skip partitions after the spill partition on, or nil.
-func (s *stickyState) lockSpill(parts []*partition, idx int32, skip int) *partition {
+// (and in the transaction, with joined) from skip partitions after the spill partition on,
+// or nil.
+func (s *stickyState) lockSpill(parts []*partition, idx int32, skip int, joined bool) *partition {
 	n := len(parts)
 	sp := int(s.spill.Load())
 	if sp >= n {
@@ -200,7 +203,7 @@ func (s *stickyState) lockSpill(parts []*partition, idx int32, skip int) *partit
 	}
 	sp = (sp + skip) % n
 	for j, left := sp, n; left > 0; left-- {
-		if q := parts[j]; j != int(idx) && q.mu.TryLock() {
+		if q := parts[j]; j != int(idx) && (!joined || q.txnAdded.Load()) && q.mu.TryLock() {
 			if q.leader.Load() >= 0 {
 				return q
 			}

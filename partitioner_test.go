@@ -57,7 +57,7 @@ func testParts(n int) []*partition {
 // choose, lock (spilling when the choice is locked), count, switch.
 func stickySend(s *stickyState, parts []*partition, size, batchSize int) int32 {
 	idx, turn := s.partition(len(parts))
-	pa := s.lockSticky(parts, idx)
+	pa := s.lockSticky(parts, idx, false)
 	switchNow := turn >= 0 && pa.countStickyLocked(turn, size, batchSize)
 	pa.mu.Unlock()
 	if switchNow {
@@ -110,6 +110,36 @@ func TestStickySwitchesAfterBatchSize(t *testing.T) {
 // TestStickySpillsWhenLocked: a record whose sticky partition is locked by another send goes
 // to the spill partition, or the next free one with a leader, counted there; with every
 // partition locked it waits for its own.
+// TestStickySpillsOnlyWithinTransaction: a transactional send (joined) whose sticky
+// partition is locked takes only a partition already in the transaction, and waits when
+// there is none.
+func TestStickySpillsOnlyWithinTransaction(t *testing.T) {
+	parts := testParts(4)
+	s := newStickyState(4)
+	s.current.Store(1)
+	s.spill.Store(2)
+	parts[1].mu.Lock()
+	parts[3].txnAdded.Store(true)
+	if p := s.lockSticky(parts, 1, true); p != parts[3] {
+		t.Fatalf("sticky partition locked: record went to %d, want 3, the one in the transaction", p.id)
+	} else {
+		p.mu.Unlock()
+	}
+	parts[3].txnAdded.Store(false)
+	got := make(chan *partition)
+	go func() { got <- s.lockSticky(parts, 1, true) }()
+	select {
+	case p := <-got:
+		t.Fatalf("no other partition in the transaction: record went to %d without waiting", p.id)
+	case <-time.After(20 * time.Millisecond):
+	}
+	parts[1].mu.Unlock()
+	if p := <-got; p != parts[1] {
+		t.Fatalf("record went to %d after the lock was released, want the sticky partition 1", p.id)
+	}
+	parts[1].mu.Unlock()
+}
+
 func TestStickySpillsWhenLocked(t *testing.T) {
 	parts := testParts(4)
 	s := newStickyState(4)

@@ -270,18 +270,25 @@ choose:
 		return fmt.Errorf("%w: partition %d of topic %q, which has %d", ErrInvalidRecord, idx, rec.Topic, len(parts))
 	}
 	pa := parts[idx]
-	locked := false
-	if sticky != nil && p.txn == nil && len(parts) > 1 {
+	locked, admitted := false, false
+	if sticky != nil && len(parts) > 1 {
 		// Another send appending to the sticky partition: take the spill partition rather
-		// than wait for its lock. (A transactional send must join its partition first.)
-		pa = sticky.lockSticky(parts, idx)
+		// than wait for its lock. A transactional send joins its partition first, and then
+		// spills only to partitions in the transaction already (see lockSticky).
+		if p.txn != nil {
+			if err := p.txn.beginSend(pa); err != nil {
+				return err
+			}
+			admitted = true
+		}
+		pa = sticky.lockSticky(parts, idx, admitted)
 		locked = true
 	}
 	// A record that fits its partition's open batch takes no memory of its own: memory is
 	// counted per batch buffer, which appendRecord asks for when it needs one.
 	var spare []byte
 	for {
-		if p.txn != nil {
+		if p.txn != nil && !admitted {
 			// From here to the append, commit and abort wait for this send: the record is in
 			// the transaction that was open when it was checked, or fails.
 			if err := p.txn.beginSend(pa); err != nil {
@@ -298,7 +305,7 @@ choose:
 		if switchSticky {
 			sticky.switchFrom(turn, parts, p.cfg.adaptive, p.cfg.PartitionerAvailabilityTimeout)
 		}
-		spare, locked = nil, false
+		spare, locked, admitted = nil, false, false
 		if !ok && pa.gone.Load() && !p.closed.Load() {
 			// The topic was recreated without this partition since its metadata was read:
 			// choose again among the partitions it has now.

@@ -188,7 +188,10 @@ func (p *Producer) BeginTransaction() error {
 // an [ErrTimeout] and the transaction stays committing: call CommitTransaction again to
 // learn the outcome, as with the Java client. An AbortTransaction called instead aborts when
 // the commit had not sent EndTxn yet; otherwise it finishes the commit first and, if it
-// happened, fails with [ErrTransactionCommitted].
+// happened, fails with [ErrTransactionCommitted]. When an EndTxn of the commit was written
+// but its answer lost and the retry failed for good (another producer with the same
+// transactional.id fenced this one meanwhile), the commit may or may not have happened and
+// it returns [ErrTransactionOutcomeUnknown].
 // From a callback or hook it fails with [ErrInCallback].
 func (p *Producer) CommitTransaction(ctx context.Context) error {
 	return p.endTransaction(ctx, true)
@@ -504,11 +507,13 @@ func (t *transactions) addPartitions(ctx context.Context, parts []*partition) er
 // endTxn sends EndTxn until it succeeds or fails for good. With v5 (transactions V2) the
 // answer carries the producer's next epoch.
 func (t *transactions) endTxn(ctx context.Context, commit bool) error {
+	unanswered := false // an attempt was written and got no answer: it may have taken effect
 	for attempt := 1; ; attempt++ {
 		pid, epoch, _, _ := t.p.idem.current()
 		req := &wire.EndTxnRequest{TransactionalID: t.id, ProducerID: pid, ProducerEpoch: epoch, Committed: commit}
 		var resp wire.EndTxnResponse
 		err := t.call(ctx, req, &resp, -1)
+		unanswered = unanswered || conn.Unanswered(err)
 		if err == nil {
 			err = wire.ErrorForCode(resp.ErrorCode)
 			t.dropCoordinatorOn(err)
@@ -520,6 +525,11 @@ func (t *transactions) endTxn(ctx context.Context, commit bool) error {
 			return nil
 		}
 		if !isRetriableTxnError(err) {
+			if commit && unanswered {
+				// The commit written earlier may have happened; this answer cannot say (a
+				// fenced retry is refused whatever became of the transaction).
+				return fmt.Errorf("%w: an EndTxn of the commit was written and its answer lost, then: producer: EndTxn: %w", ErrTransactionOutcomeUnknown, err)
+			}
 			return fmt.Errorf("producer: EndTxn: %w", err)
 		}
 		select {

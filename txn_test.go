@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"github.com/gregor-kafka/producer/internal/testutil"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -89,6 +91,155 @@ func TestTransactionsCommitAndAbort(t *testing.T) {
 			}
 			if err := p.Close(ctx); err != nil {
 				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestTransactionUnkeyedSendsFromManyGoroutines: goroutines sending unkeyed records at once
+// into a transaction spill from a locked sticky partition only to partitions already in it
+// (lockSticky); every record of a committed transaction is committed, none of an aborted
+// one, and no send of a committed transaction fails, as a record written to a partition
+// outside the transaction would. While the test holds the sticky partition's lock, sends
+// go on in the other partitions of the transaction.
+func TestTransactionUnkeyedSendsFromManyGoroutines(t *testing.T) {
+	for _, v2 := range []bool{true, false} {
+		t.Run(fmt.Sprintf("v2=%v", v2), func(t *testing.T) {
+			c := newCluster(t, kafkatest.SeedTopic("txg", 6), kafkatest.TransactionsV2(v2))
+			p := newProducer(t, Config{BootstrapServers: c.Addrs(), TransactionalID: "txg", BatchSize: 2048})
+			ctx := ctxTimeout(t, 30*time.Second)
+			if err := p.InitTransactions(ctx); err != nil {
+				t.Fatal(err)
+			}
+			const goroutines, each = 8, 300
+			var failed, appended atomic.Int64
+			want := 0
+			for round := range 4 {
+				if err := p.BeginTransaction(); err != nil {
+					t.Fatal(err)
+				}
+				commit := round%2 == 0
+				var held *partition
+				if round == 0 {
+					// Some partitions join, then the sticky one is held locked while the
+					// goroutines send: they must spill to the others in the transaction.
+					for i := range 300 {
+						if err := p.SendAsync(ctx, Record{Topic: "txg", Value: []byte(fmt.Sprintf("true-0-x-%d", i))}, nil); err != nil {
+							t.Fatal(err)
+						}
+					}
+					want += 300
+					if err := p.Flush(ctx); err != nil { // added to the transaction, in V1 too
+						t.Fatal(err)
+					}
+					ts, parts := p.knownParts("txg", 0)
+					idx, _ := ts.sticky.Load().partition(len(parts))
+					held = parts[idx]
+					others := 0
+					for _, pa := range parts {
+						if pa != held && pa.txnAdded.Load() {
+							others++
+						}
+					}
+					if others == 0 {
+						t.Fatal("300 records all went to one partition: nothing to spill to")
+					}
+					held.mu.Lock()
+				}
+				var wg sync.WaitGroup
+				for g := range goroutines {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for i := range each {
+							v := fmt.Sprintf("%v-%d-%d-%d", commit, round, g, i)
+							if err := p.SendAsync(ctx, Record{Topic: "txg", Value: []byte(v)}, func(_ RecordMetadata, err error) {
+								if err != nil && commit { // an abort fails the records not written
+									failed.Add(1)
+								}
+							}); err != nil {
+								failed.Add(1)
+							}
+							appended.Add(1)
+						}
+					}()
+				}
+				if held != nil {
+					// A send that finds every partition of the transaction locked waits for
+					// its sticky one, as it would outside a transaction; but the first ones
+					// spill, so some sends are done while the sticky partition is held.
+					for deadline := time.Now().Add(10 * time.Second); appended.Load() < goroutines; time.Sleep(time.Millisecond) {
+						if time.Now().After(deadline) {
+							t.Errorf("%d sends done with the sticky partition locked: they did not spill", appended.Load())
+							break
+						}
+					}
+					held.mu.Unlock()
+				}
+				wg.Wait()
+				var err error
+				if commit {
+					want += goroutines * each
+					err = p.CommitTransaction(ctx)
+				} else {
+					err = p.AbortTransaction(ctx)
+				}
+				if err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+			}
+			if n := failed.Load(); n != 0 {
+				t.Fatalf("%d sends of committed transactions failed", n)
+			}
+			got := committedValues(c, "txg")
+			if len(got) != want {
+				t.Fatalf("%d committed records, want %d", len(got), want)
+			}
+			for _, v := range got {
+				if !strings.HasPrefix(v, "true-") {
+					t.Fatalf("aborted record %q is visible to read_committed", v)
+				}
+			}
+		})
+	}
+}
+
+// TestCommitOutcomeUnknownWhenFencedAfterLostAnswer: the commit's EndTxn takes effect but
+// its connection drops before the answer; before the retry, a second producer with the same
+// transactional.id initializes and fences this one. The retry's PRODUCER_FENCED cannot say
+// whether the commit happened (here it did), so CommitTransaction reports the outcome
+// unknown rather than a failure.
+func TestCommitOutcomeUnknownWhenFencedAfterLostAnswer(t *testing.T) {
+	for _, v2 := range []bool{true, false} {
+		t.Run(fmt.Sprintf("v2=%v", v2), func(t *testing.T) {
+			c := newCluster(t, kafkatest.SeedTopic("unk", 1), kafkatest.TransactionsV2(v2))
+			p := newProducer(t, Config{BootstrapServers: c.Addrs(), TransactionalID: "unk", RetryBackoff: 500 * time.Millisecond, RetryBackoffMax: time.Second})
+			ctx := ctxTimeout(t, 20*time.Second)
+			if err := p.InitTransactions(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.BeginTransaction(); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Send(ctx, Record{Topic: "unk", Value: []byte("v")}).Wait(ctx); err != nil {
+				t.Fatal(err)
+			}
+			c.InjectFault(kafkatest.Fault{Key: wire.KeyEndTxn, Broker: kafkatest.AnyBroker, DropConnection: true, Times: 1})
+			done := make(chan error, 1)
+			go func() { done <- p.CommitTransaction(ctx) }()
+			for c.RequestCount(wire.KeyEndTxn) < 1 {
+				time.Sleep(time.Millisecond)
+			}
+			zombie := newProducer(t, Config{BootstrapServers: c.Addrs(), TransactionalID: "unk"})
+			if err := zombie.InitTransactions(ctx); err != nil {
+				t.Fatal(err)
+			}
+			err := <-done
+			if !errors.Is(err, ErrTransactionOutcomeUnknown) || !errors.Is(err, wire.ErrProducerFenced) {
+				t.Fatalf("CommitTransaction: %v, want ErrTransactionOutcomeUnknown wrapping PRODUCER_FENCED", err)
+			}
+			if got := committedValues(c, "unk"); len(got) != 1 {
+				t.Fatalf("%d records committed, want the one of the commit that happened", len(got))
 			}
 		})
 	}

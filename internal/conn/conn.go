@@ -409,7 +409,25 @@ func (c *Conn) CallMax(ctx context.Context, req wire.Request, resp wire.Response
 	if err := c.Send(req, version, true, h); err != nil {
 		return err
 	}
-	return h.wait(ctx)
+	if err := h.wait(ctx); err != nil {
+		return &unansweredError{err}
+	}
+	return nil
+}
+
+// unansweredError is the error of a call whose request was written but got no usable
+// answer (the connection ended, the answer did not decode, or ctx ended first): the broker
+// may have acted on it. Its text and what it wraps are the cause's.
+type unansweredError struct{ err error }
+
+func (e *unansweredError) Error() string { return e.err.Error() }
+func (e *unansweredError) Unwrap() error { return e.err }
+
+// Unanswered reports whether err, from Call or CallMax, came after the request was written:
+// the broker may have acted on it. Errors of a request never written report false.
+func Unanswered(err error) bool {
+	var u *unansweredError
+	return errors.As(err, &u)
 }
 
 // wait returns the call's outcome, or ctx's error if it ends first (the answer is then
