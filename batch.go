@@ -130,6 +130,10 @@ type partition struct {
 	// bufHint is the capacity the next batch's buffer starts with (memPool.get rounds it to
 	// a class): that of the last batch sealed full, halved for each batch started since.
 	bufHint int
+	// compHint is how many completions the last batch sealed full held: the next batch's
+	// start at about that capacity rather than grow by doubling to the next power of two
+	// (a quarter of a full batch's completions would be spare capacity, held on the heap).
+	compHint int
 	// stickyTurn and stickyBytes count the bytes of unkeyed records sent to the partition
 	// in the sticky partitioner's turn stickyTurn (see countStickyLocked).
 	stickyTurn  int64
@@ -173,7 +177,7 @@ func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, body int, 
 	// batch.size bounds the whole batch, its 61-byte header included, as in the Java client:
 	// only a batch of one record may be larger.
 	if b != nil && (len(b.buf)+room > p.cfg.BatchSize || ts-b.firstTs > maxTsSpread || b.firstTs-ts > maxTsSpread) {
-		pa.bufHint = cap(b.buf) // full batches: the next starts as large
+		pa.bufHint, pa.compHint = cap(b.buf), len(b.comps) // full batches: the next starts as large
 		pa.sealLocked()
 		b = nil
 		wake = true
@@ -229,7 +233,7 @@ func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, body int, 
 	b.count++
 	b.maxTs = max(b.maxTs, ts)
 	if len(b.buf) >= p.cfg.BatchSize {
-		pa.bufHint = cap(b.buf)
+		pa.bufHint, pa.compHint = cap(b.buf), len(b.comps)
 		pa.sealLocked()
 		wake = true
 	}
@@ -243,6 +247,9 @@ func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, body int, 
 func (p *Producer) newBatch(pa *partition, buf []byte) *batch {
 	b := p.batches.Get().(*batch)
 	b.part = pa
+	if n := pa.compHint + pa.compHint/8; cap(b.comps) < n || cap(b.comps) > 2*n+64 {
+		b.comps = make([]completion, 0, n)
+	}
 	b.created = time.Now()
 	b.buf = buf[:wire.RecordBatchHeaderSize]
 	b.summed = wire.RecordBatchHeaderSize

@@ -295,6 +295,28 @@ func TestBatchCRCAnyValueSizes(t *testing.T) {
 	}
 }
 
+// TestCompletionsSizedByLastFullBatch: a batch's completions start at about the count of
+// the partition's last full batch, instead of growing by doubling to the next power of two
+// (spare capacity held on the heap for every batch buffer.memory holds).
+func TestCompletionsSizedByLastFullBatch(t *testing.T) {
+	c := newCluster(t, kafkatest.SeedTopic("comps", 1))
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), BatchSize: 16 << 10, Linger: time.Hour, DeliveryTimeout: 2 * time.Hour})
+	ctx := ctxTimeout(t, 20*time.Second)
+	for range 400 { // about 130 records fill a batch: three full ones, then the open one
+		if err := p.SendAsync(ctx, Record{Topic: "comps", Value: make([]byte, 100)}, func(RecordMetadata, error) {}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, parts := p.knownParts("comps", 0)
+	pa := parts[0]
+	pa.mu.Lock()
+	full, open := pa.compHint, cap(pa.open.comps)
+	pa.mu.Unlock()
+	if full < 100 || open < full || open > full+full/8 {
+		t.Fatalf("open batch's completions have capacity %d, last full batch held %d: want that much and at most an eighth more", open, full)
+	}
+}
+
 func TestBatchSizeSealsAndLingerWaits(t *testing.T) {
 	c := newCluster(t, kafkatest.SeedTopic("seal", 1))
 	p := newProducer(t, Config{BootstrapServers: c.Addrs(), Linger: time.Hour, BatchSize: 1000, DeliveryTimeout: 2 * time.Hour})
