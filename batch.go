@@ -131,8 +131,8 @@ type partition struct {
 	// a class): that of the last batch sealed full, halved for each batch started since.
 	bufHint int
 	// compHint is how many completions the last batch sealed full held: the next batch's
-	// start at about that capacity rather than grow by doubling to the next power of two
-	// (a quarter of a full batch's completions would be spare capacity, held on the heap).
+	// completions start at about that capacity rather than grow by doubling to the next
+	// power of two (up to half of it spare capacity, held on the heap).
 	compHint int
 	// stickyTurn and stickyBytes count the bytes of unkeyed records sent to the partition
 	// in the sticky partitioner's turn stickyTurn (see countStickyLocked).
