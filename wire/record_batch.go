@@ -191,7 +191,7 @@ func AppendRecordBody(dst []byte, offsetDelta int32, timestampDelta int64, key, 
 func AppendRecordSummed(dst []byte, summed int, crc uint32, offsetDelta int32, timestampDelta int64, key, value []byte, headers []RecordHeader, zeroBody int) ([]byte, int, uint32) {
 	dst = appendRecordHead(dst, offsetDelta, timestampDelta, key, zeroBody)
 	if value == nil {
-		dst = append(dst, 1) // zigzag(-1): null
+		dst = AppendVarintBytes(dst, nil)
 	} else {
 		dst = binary.AppendVarint(dst, int64(len(value)))
 		crc = crc32cUpdate(crc, dst[summed:])
