@@ -199,7 +199,7 @@ func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, body int, 
 		if cap(spare) < first {
 			return wake, p.mem.startSize(first, pa.bufHint), true, false
 		}
-		b = p.newBatch(pa, spare)
+		b = p.newBatch(pa, spare, pa.compHint+pa.compHint/8)
 		spare = nil
 		// A partition whose batches are sealed before they fill (linger.ms) starts the
 		// next ones smaller, halving down to the smallest buffer.
@@ -243,12 +243,14 @@ func (pa *partition) appendRecord(p *Producer, rec *Record, ts int64, body int, 
 	return wake, 0, true, switchSticky
 }
 
-// newBatch returns an empty batch for pa in buf, a buffer from p.mem.
-func (p *Producer) newBatch(pa *partition, buf []byte) *batch {
+// newBatch returns an empty batch for pa in buf, a buffer from p.mem, with room for about
+// comps completions (a pooled batch's are kept unless far larger). It reads nothing of pa
+// but its address: cutBatch calls it without pa.mu.
+func (p *Producer) newBatch(pa *partition, buf []byte, comps int) *batch {
 	b := p.batches.Get().(*batch)
 	b.part = pa
-	if n := pa.compHint + pa.compHint/8; cap(b.comps) < n || cap(b.comps) > 2*n+64 {
-		b.comps = make([]completion, 0, n)
+	if cap(b.comps) < comps || cap(b.comps) > 2*comps+64 {
+		b.comps = make([]completion, 0, comps)
 	}
 	b.created = time.Now()
 	b.buf = buf[:wire.RecordBatchHeaderSize]
@@ -304,7 +306,7 @@ func (p *Producer) cutBatch(b *batch) ([]*batch, error) {
 		// above the limit (this runs where memory cannot be waited for); b's go back when it
 		// is recycled.
 		buf := p.mem.getNow(n + (end-start)*recordOverhead + wire.RecordBatchHeaderSize)
-		q := p.newBatch(b.part, buf)
+		q := p.newBatch(b.part, buf, end-start)
 		q.created, q.attempts = b.created, b.attempts
 		q.firstTs = b.firstTs + recs[start].TimestampDelta
 		q.maxTs = q.firstTs
