@@ -1,5 +1,7 @@
 package wire
 
+import "hash/crc32"
+
 // A batch's CRC-32C covers its header from the attributes on and its records. The producer
 // sums the records as it appends them, while they are in the cache, and FinishBatchCRC
 // joins that sum to the header's when the header is known (crc32cCombine), so that the
@@ -54,6 +56,14 @@ func crc32cShift(n int) uint32 {
 // crc32cCombine returns the CRC-32C of A followed by B from crcA, crcB and len(B).
 func crc32cCombine(crcA, crcB uint32, lenB int) uint32 {
 	return crc32cMulMod(crc32cShift(lenB), crcA) ^ crcB
+}
+
+// crc32cCopyGeneric is crc32cCopy without a kernel: copy, then hash/crc32 over the copy
+// (which is src's bytes even when the two overlap). It panics if dst is shorter than src.
+func crc32cCopyGeneric(crc uint32, dst, src []byte) uint32 {
+	dst = dst[:len(src)]
+	copy(dst, src)
+	return crc32.Update(crc, castagnoli, dst)
 }
 
 // UpdateRecordsCRC adds p, the next bytes of a batch's records, to crc, their CRC-32C so

@@ -8,7 +8,7 @@ import (
 )
 
 // crc32cKernel reports whether the CPU and the OS support the AVX-512 VPCLMULQDQ kernel
-// (crc32c_amd64.s). It is set at initialisation; only tests clear it, to run the fallback.
+// (crc32c_amd64.s). It is set at initialisation and never written after.
 var crc32cKernel = crc32cHasKernel()
 
 // crc32cKernelMin is the shortest input handed to the kernel: one 64-byte block to fold.
@@ -50,8 +50,7 @@ func crc32cCopy(crc uint32, dst, src []byte) uint32 {
 	if crc32cKernel && len(src) >= crc32cKernelMin && !overlaps(dst, src) {
 		return ^crc32cFoldCopy(^crc, dst, src)
 	}
-	copy(dst, src)
-	return crc32.Update(crc, castagnoli, dst)
+	return crc32cCopyGeneric(crc, dst, src)
 }
 
 // overlaps reports whether a and b share memory.

@@ -4,17 +4,10 @@ package wire
 
 import "hash/crc32"
 
-// crc32cKernel is false: this build has no kernel of its own and uses hash/crc32's.
-var crc32cKernel = false
-
 // crc32cUpdate returns crc, the CRC-32C of some bytes, updated with p, as
 // crc32.Update(crc, castagnoli, p) does.
 func crc32cUpdate(crc uint32, p []byte) uint32 { return crc32.Update(crc, castagnoli, p) }
 
 // crc32cCopy copies src into dst[:len(src)] and returns crc updated with src. It panics
 // if dst is shorter than src.
-func crc32cCopy(crc uint32, dst, src []byte) uint32 {
-	dst = dst[:len(src)]
-	copy(dst, src)
-	return crc32.Update(crc, castagnoli, dst)
-}
+func crc32cCopy(crc uint32, dst, src []byte) uint32 { return crc32cCopyGeneric(crc, dst, src) }

@@ -67,20 +67,12 @@ func BenchmarkCRC32CCombine(b *testing.B) {
 	}
 }
 
-// crc32cModes runs f once with the kernel, where this build and CPU have one, and once
-// with it switched off, so that both paths of crc32cUpdate and crc32cCopy are tested.
-func crc32cModes(t *testing.T, f func(t *testing.T)) {
+// crc32cCopyModes runs f with crc32cCopy (the kernel's, where this build and CPU have
+// one) and with crc32cCopyGeneric, its path without the kernel.
+func crc32cCopyModes(t *testing.T, f func(t *testing.T, copyCRC func(crc uint32, dst, src []byte) uint32)) {
 	t.Helper()
-	kernel := crc32cKernel
-	t.Cleanup(func() { crc32cKernel = kernel })
-	if kernel {
-		t.Run("kernel", f)
-	} else {
-		t.Log("no CRC-32C kernel in this build or on this CPU; testing the fallback only")
-	}
-	crc32cKernel = false
-	t.Run("fallback", f)
-	crc32cKernel = kernel
+	t.Run("crc32cCopy", func(t *testing.T) { f(t, crc32cCopy) })
+	t.Run("generic", func(t *testing.T) { f(t, crc32cCopyGeneric) })
 }
 
 // randomBytes returns n bytes from rng.
@@ -96,34 +88,32 @@ func randomBytes(rng *rand.Rand, n int) []byte {
 // every alignment within a cache line, and for random lengths up to 1 MiB, each from a
 // random initial CRC.
 func TestCRC32CUpdate(t *testing.T) {
-	crc32cModes(t, func(t *testing.T) {
-		rng := rand.New(rand.NewPCG(3, 4))
-		data := randomBytes(rng, 1<<20+64)
-		for n := 0; n <= 4096; n++ {
-			for off := range 64 {
-				p := data[off : off+n]
-				crc := rng.Uint32()
-				if got, want := crc32cUpdate(crc, p), crc32.Update(crc, castagnoli, p); got != want {
-					t.Fatalf("len %d at offset %d from %#08x: %#08x, want %#08x", n, off, crc, got, want)
-				}
-			}
-		}
-		for range 300 {
-			n, off := rng.IntN(1<<20+1), rng.IntN(64)
+	rng := rand.New(rand.NewPCG(3, 4))
+	data := randomBytes(rng, 1<<20+64)
+	for n := 0; n <= 4096; n++ {
+		for off := range 64 {
 			p := data[off : off+n]
 			crc := rng.Uint32()
 			if got, want := crc32cUpdate(crc, p), crc32.Update(crc, castagnoli, p); got != want {
 				t.Fatalf("len %d at offset %d from %#08x: %#08x, want %#08x", n, off, crc, got, want)
 			}
 		}
-	})
+	}
+	for range 300 {
+		n, off := rng.IntN(1<<20+1), rng.IntN(64)
+		p := data[off : off+n]
+		crc := rng.Uint32()
+		if got, want := crc32cUpdate(crc, p), crc32.Update(crc, castagnoli, p); got != want {
+			t.Fatalf("len %d at offset %d from %#08x: %#08x, want %#08x", n, off, crc, got, want)
+		}
+	}
 }
 
 // TestCRC32CCopy checks that crc32cCopy returns hash/crc32's CRC of src, leaves dst[:len(src)]
 // equal to src and does not write dst past len(src), for every length up to 4 KiB at
 // several alignments of src and dst, and for random lengths up to 1 MiB.
 func TestCRC32CCopy(t *testing.T) {
-	crc32cModes(t, func(t *testing.T) {
+	crc32cCopyModes(t, func(t *testing.T, copyCRC func(crc uint32, dst, src []byte) uint32) {
 		rng := rand.New(rand.NewPCG(5, 6))
 		data := randomBytes(rng, 1<<20+64)
 		dstBuf := make([]byte, 1<<20+64+100)
@@ -135,7 +125,7 @@ func TestCRC32CCopy(t *testing.T) {
 			}
 			dst := dstBuf[dstOff : dstOff+n+100]
 			crc := rng.Uint32()
-			if got, want := crc32cCopy(crc, dst, src), crc32.Update(crc, castagnoli, src); got != want {
+			if got, want := copyCRC(crc, dst, src), crc32.Update(crc, castagnoli, src); got != want {
 				t.Fatalf("len %d, src offset %d, dst offset %d, from %#08x: %#08x, want %#08x", n, srcOff, dstOff, crc, got, want)
 			}
 			if !bytes.Equal(dst[:n], src) {
@@ -166,7 +156,7 @@ func TestCRC32CCopy(t *testing.T) {
 // TestCRC32CCopyOverlap: crc32cCopy between overlapping slices of one buffer copies as copy
 // does and sums the bytes src held.
 func TestCRC32CCopyOverlap(t *testing.T) {
-	crc32cModes(t, func(t *testing.T) {
+	crc32cCopyModes(t, func(t *testing.T, copyCRC func(crc uint32, dst, src []byte) uint32) {
 		rng := rand.New(rand.NewPCG(7, 8))
 		orig := randomBytes(rng, 8192)
 		for _, n := range []int{100, 256, 1000, 4096} {
@@ -175,7 +165,7 @@ func TestCRC32CCopyOverlap(t *testing.T) {
 				srcOff := 1000
 				src, dst := buf[srcOff:srcOff+n], buf[srcOff+shift:]
 				want := crc32.Update(0, castagnoli, orig[srcOff:srcOff+n])
-				if got := crc32cCopy(0, dst, src); got != want {
+				if got := copyCRC(0, dst, src); got != want {
 					t.Fatalf("len %d shifted by %d: %#08x, want %#08x", n, shift, got, want)
 				}
 				if !bytes.Equal(dst[:n], orig[srcOff:srcOff+n]) {
