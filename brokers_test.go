@@ -222,16 +222,106 @@ func TestConnectionBackoffGrowth(t *testing.T) {
 	for failures, want := range map[int]time.Duration{1: 50 * time.Millisecond, 2: 100 * time.Millisecond, 5: 800 * time.Millisecond, 6: time.Second, 40: time.Second} {
 		within("reconnect backoff", p.reconnectBackoff(failures), want)
 	}
+	// Failures count once per backoff: those within one (another dialer's) do not.
 	var d dialFailures
-	d.note("a", true)
-	d.note("a", true)
-	d.note("b", true)
+	over := func(int) time.Duration { return 0 }
+	minute := func(int) time.Duration { return time.Minute }
+	d.note("a", true, over)
+	d.note("a", true, over)
+	d.note("b", true, minute)
+	d.note("b", true, minute)
 	if d.get("a") != 2 || d.get("b") != 1 {
 		t.Fatalf("failures a=%d b=%d, want 2 and 1", d.get("a"), d.get("b"))
 	}
-	d.note("a", false)
+	if end := d.backoffEnd("b", 0); time.Until(end) < 50*time.Second {
+		t.Fatalf("b's backoff ends in %v, want about a minute", time.Until(end))
+	}
+	d.note("a", false, nil)
 	if d.get("a") != 0 || d.get("b") != 1 {
 		t.Fatalf("after a success: a=%d b=%d, want 0 and 1", d.get("a"), d.get("b"))
+	}
+	if end := d.backoffEnd("a", time.Hour); time.Until(end) < 50*time.Minute {
+		t.Fatalf("a, in no backoff: ends in %v, want the hour given", time.Until(end))
+	}
+}
+
+// Addresses in reconnect backoff go last, in the order their backoffs end; the others keep
+// their order; an address whose backoff is over, or that connected since, is dialable.
+func TestPreferDialable(t *testing.T) {
+	var d dialFailures
+	in := []string{"a", "b", "c", "d", "e"}
+	got := slices.Clone(in)
+	d.preferDialable(got)
+	if !slices.Equal(got, in) {
+		t.Fatalf("no failures: %v, want %v", got, in)
+	}
+	for addr, backoff := range map[string]time.Duration{"a": 2 * time.Minute, "b": time.Minute, "c": time.Minute, "e": -time.Second} {
+		d.note(addr, true, func(int) time.Duration { return backoff })
+	}
+	d.note("c", false, nil)
+	d.preferDialable(got)
+	if want := []string{"c", "d", "e", "b", "a"}; !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+}
+
+// The metadata goroutine does not dial a broker in reconnect backoff while another may
+// answer. Broker h hangs (accepts, never answers ApiVersions): the first fetch dials it
+// first, as bootstrap.servers lists it first, and after the setup timeout it backs off
+// for a minute. Then every Metadata request drops its connection, so that each fetch
+// dials twice: with h dialed as often as the others (1 in 3), some of 20 requests would
+// dial it again, at 300 ms each.
+func TestMetadataAvoidsBrokerInBackoff(t *testing.T) {
+	testutil.CheckNoLeaks(t)
+	c := newCluster(t, kafkatest.SeedTopic("t", 1))
+	leader := c.Leader("t", 0)
+	h := (leader + 1) % 3
+	hung := c.InjectFault(kafkatest.Fault{Key: wire.KeyApiVersions, Broker: h, Swallow: true, Times: -1})
+	p := newProducer(t, Config{BootstrapServers: []string{c.Addrs()[h], c.Addrs()[leader]}, Linger: NoLinger,
+		SetupTimeout: 300 * time.Millisecond, SetupTimeoutMax: 300 * time.Millisecond,
+		ReconnectBackoff: time.Minute, ReconnectBackoffMax: time.Minute,
+		RetryBackoff: 5 * time.Millisecond, RetryBackoffMax: 20 * time.Millisecond, MetadataMaxAge: 20 * time.Millisecond})
+	ctx := ctxTimeout(t, 30*time.Second)
+	if err := p.Send(ctx, Record{Topic: "t", Value: []byte("x")}).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := hung.Hits(); n != 1 {
+		t.Fatalf("the hung broker was dialed %d times, want once (it is the first bootstrap server)", n)
+	}
+	c.InjectFault(kafkatest.Fault{Key: wire.KeyMetadata, Broker: kafkatest.AnyBroker, DropConnection: true, Times: -1})
+	before := c.RequestCount(wire.KeyMetadata)
+	waitFor(t, ctx, "20 more Metadata requests", func() bool { return c.RequestCount(wire.KeyMetadata) >= before+20 })
+	if n := hung.Hits(); n != 1 {
+		t.Fatalf("the hung broker was dialed %d times, want once: metadata dialed it in its reconnect backoff", n)
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A broker in reconnect backoff is still asked for metadata when no other can be: the
+// only broker, stopped and started again, answers before its minute of backoff is over.
+func TestMetadataDialsBackedOffBrokerLast(t *testing.T) {
+	testutil.CheckNoLeaks(t)
+	c := newCluster(t, kafkatest.NumBrokers(1), kafkatest.SeedTopic("t", 1))
+	if err := c.StopBroker(0); err != nil {
+		t.Fatal(err)
+	}
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), Linger: NoLinger,
+		ReconnectBackoff: time.Minute, ReconnectBackoffMax: time.Minute,
+		RetryBackoff: 5 * time.Millisecond, RetryBackoffMax: 20 * time.Millisecond})
+	ctx := ctxTimeout(t, 30*time.Second)
+	sent := make(chan error, 1)
+	go func() { sent <- p.Send(ctx, Record{Topic: "t", Value: []byte("x")}).Wait(ctx) }()
+	waitFor(t, ctx, "a failed dial", func() bool { return p.dialFails.get(c.Addrs()[0]) > 0 })
+	if err := c.StartBroker(0); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-sent; err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -239,7 +239,8 @@ type Config struct {
 	// ReconnectBackoff (reconnect.backoff.ms) is how long to wait before dialing a broker
 	// again after a connection to it could not be set up, doubling with each failure in a
 	// row up to ReconnectBackoffMax, with ±20% jitter, per broker. Batches for it wait
-	// meanwhile (delivery.timeout.ms bounds them). Default 50 ms; [NoBackoff] for 0.
+	// meanwhile (delivery.timeout.ms bounds them), and metadata is asked of any other broker
+	// first. Default 50 ms; [NoBackoff] for 0.
 	ReconnectBackoff time.Duration
 	// ReconnectBackoffMax (reconnect.backoff.max.ms) caps ReconnectBackoff's growth.
 	// Default 1 s; [NoBackoff] for 0.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -191,16 +192,20 @@ func (m *metadata) run() {
 }
 
 // candidates returns the addresses to ask for metadata: the known brokers, in random order
-// to spread load; before the first answer and after a rebootstrap, the bootstrap servers.
+// to spread load; before the first answer and after a rebootstrap, the bootstrap servers,
+// in their order. Either way, addresses in reconnect backoff come last (preferDialable).
 func (m *metadata) candidates() []string {
+	var out []string
 	if len(m.brokers) == 0 {
-		return m.p.bootstrapServers()
+		out = slices.Clone(m.p.bootstrapServers())
+	} else {
+		out = make([]string, 0, len(m.brokers))
+		for _, a := range m.brokers {
+			out = append(out, a)
+		}
+		rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	}
-	out := make([]string, 0, len(m.brokers))
-	for _, a := range m.brokers {
-		out = append(out, a)
-	}
-	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	m.p.dialFails.preferDialable(out)
 	return out
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,10 +29,9 @@ type sink struct {
 	latency latencyHist
 
 	// Owned by the sink goroutine.
-	conn      *conn.Conn
-	dialFails int       // dials failed in a row
-	redialAt  time.Time // no dial before then
-	calls     sync.Pool // *produceCall
+	conn     *conn.Conn
+	redialAt time.Time // no dial before then
+	calls    sync.Pool // *produceCall
 }
 
 func newSink(p *Producer, node int32, addr string) *sink {
@@ -178,7 +178,6 @@ func (s *sink) drain() time.Time {
 			later(s.redialAt)
 			return next
 		}
-		s.dialFails = 0
 		s.send(call, c)
 	}
 }
@@ -197,8 +196,7 @@ func (s *sink) unreachable(call *produceCall, err error) {
 	call.batches = call.batches[:0]
 	<-s.slots
 	s.calls.Put(call)
-	s.dialFails++
-	s.redialAt = time.Now().Add(p.reconnectBackoff(s.dialFails))
+	s.redialAt = p.dialFails.backoffEnd(*s.addr.Load(), p.reconnectBackoff(1))
 	if errors.Is(err, ErrAuthentication) {
 		s.failAll(err)
 	}
@@ -501,12 +499,15 @@ func growJitter(base, limit time.Duration, n int) time.Duration {
 }
 
 // dialFailures counts, per address, the connection set-ups that failed in a row, which
-// grow the next one's timeout (setupTimeout), and keeps the last failure's text, to log a
-// failure that repeats once.
+// grow the next one's timeout (setupTimeout); keeps the last failure's text, to log a
+// failure that repeats once; and keeps when each failing address's reconnect backoff ends,
+// which its sink waits out and the metadata goroutine's choice of broker heeds
+// (preferDialable).
 type dialFailures struct {
-	mu   sync.Mutex
-	n    map[string]int
-	last map[string]string
+	mu    sync.Mutex
+	n     map[string]int
+	last  map[string]string
+	until map[string]time.Time
 }
 
 // firstOrNew reports whether err, a failed set-up to addr already noted, is the first in a
@@ -529,18 +530,65 @@ func (d *dialFailures) get(addr string) int {
 	return d.n[addr]
 }
 
-func (d *dialFailures) note(addr string, failed bool) {
+// note records that a set-up to addr failed or succeeded. After a failure, addr is in
+// reconnect backoff until now plus backoff(the failures in a row). A failure within the
+// backoff (two dialers failing at once, or the metadata goroutine trying the address as a
+// last resort) neither counts nor moves the backoff's end: as in the Java client, one
+// connection state per broker, the count grows once per backoff, however many dial.
+func (d *dialFailures) note(addr string, failed bool, backoff func(failures int) time.Duration) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	switch {
-	case !failed:
+	if !failed {
 		delete(d.n, addr)
 		delete(d.last, addr)
-	case d.n == nil:
-		d.n = map[string]int{addr: 1}
-	case d.n[addr] < 32:
+		delete(d.until, addr)
+		return
+	}
+	if d.n == nil {
+		d.n, d.until = map[string]int{}, map[string]time.Time{}
+	}
+	now := time.Now()
+	if now.Before(d.until[addr]) {
+		return
+	}
+	if d.n[addr] < 32 {
 		d.n[addr]++
 	}
+	d.until[addr] = now.Add(backoff(d.n[addr]))
+}
+
+// backoffEnd returns when addr's reconnect backoff ends; if addr is in none (the
+// authentication backoff let no dial be attempted), otherwise from now.
+func (d *dialFailures) backoffEnd(addr string, otherwise time.Duration) time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := time.Now()
+	if t, ok := d.until[addr]; ok && now.Before(t) {
+		return t
+	}
+	return now.Add(otherwise)
+}
+
+// preferDialable reorders addrs, stably, so that the addresses in reconnect backoff come
+// last, the one whose backoff ends first first among them. The Java client asks for
+// metadata only of a broker not in reconnect backoff; here such a broker is still tried,
+// after all others, so that a fetch is not put off while every broker is backing off. A
+// broker that hangs costs a connection setup timeout each time it is dialed; one that
+// failed is thus not dialed again while another may answer.
+func (d *dialFailures) preferDialable(addrs []string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.until) == 0 {
+		return
+	}
+	now := time.Now()
+	key := func(a string) time.Time {
+		if t, ok := d.until[a]; ok && now.Before(t) {
+			return t
+		}
+		return time.Time{}
+	}
+	slices.SortStableFunc(addrs, func(a, b string) int { return key(a).Compare(key(b)) })
 }
 
 // dialNow opens a connection to addr with the producer's settings (connOptions), within the
@@ -555,7 +603,7 @@ func (p *Producer) dialNow(addr string) (*conn.Conn, error) {
 	if err != nil && ctx.Err() == context.DeadlineExceeded {
 		err = fmt.Errorf("connection setup to %s timed out after %v (socket.connection.setup.timeout.ms): %w", addr, timeout.Round(time.Millisecond), err)
 	}
-	p.dialFails.note(addr, err != nil)
+	p.dialFails.note(addr, err != nil, p.reconnectBackoff)
 	p.noteDial(err)
 	return c, err
 }
