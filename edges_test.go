@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -532,6 +533,84 @@ func TestTxnCommitAnswerLost(t *testing.T) {
 				runTxn(t, ctx, p, c, "next")
 			})
 		}
+	}
+}
+
+// CommitTransaction and AbortTransaction called while another goroutine's commit is under
+// way wait for its outcome instead of ending the transaction a second time: one EndTxn, and
+// the next transaction, begun as soon as one of the calls returned, is not disturbed by the
+// other. A waiter whose ctx ends returns ErrTimeout, and the commit goes on.
+func TestConcurrentEndsWaitForTheFirst(t *testing.T) {
+	for _, v2 := range []bool{false, true} {
+		t.Run(fmt.Sprintf("v2=%v", v2), func(t *testing.T) {
+			c, p, ctx := txnSetup(t, v2, 1, Config{})
+			send := func(v string) {
+				t.Helper()
+				if err := p.Send(ctx, Record{Topic: "t", Value: []byte(v)}).Wait(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// commitHeld begins a transaction with one record and commits it from another
+			// goroutine, its EndTxn answered 300 ms late; it returns once EndTxn was sent.
+			commitHeld := func(v string) <-chan error {
+				t.Helper()
+				if err := p.BeginTransaction(); err != nil {
+					t.Fatal(err)
+				}
+				send(v)
+				c.InjectFault(kafkatest.Fault{Key: wire.KeyEndTxn, Broker: kafkatest.AnyBroker, Delay: 300 * time.Millisecond})
+				ends := c.RequestCount(wire.KeyEndTxn)
+				first := make(chan error, 1)
+				go func() { first <- p.CommitTransaction(ctx) }()
+				waitFor(t, ctx, "the first commit's EndTxn", func() bool { return c.RequestCount(wire.KeyEndTxn) > ends })
+				return first
+			}
+			ends := c.RequestCount(wire.KeyEndTxn)
+
+			first := commitHeld("1")
+			if err := p.CommitTransaction(ctx); err != nil {
+				t.Fatalf("second commit: %v", err)
+			}
+			if err := p.BeginTransaction(); err != nil { // before the first call may have returned
+				t.Fatal(err)
+			}
+			send("2")
+			if err := <-first; err != nil {
+				t.Fatalf("first commit: %v", err)
+			}
+			if err := p.CommitTransaction(ctx); err != nil {
+				t.Fatalf("the next transaction's commit: %v", err)
+			}
+
+			first = commitHeld("3")
+			if err := p.AbortTransaction(ctx); !errors.Is(err, ErrTransactionCommitted) {
+				t.Fatalf("abort during the commit: %v, want ErrTransactionCommitted", err)
+			}
+			if err := <-first; err != nil {
+				t.Fatalf("commit during the abort: %v", err)
+			}
+
+			first = commitHeld("4")
+			short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+			defer cancel()
+			if err := p.CommitTransaction(short); !errors.Is(err, ErrTimeout) {
+				t.Fatalf("commit waiting past its ctx: %v, want ErrTimeout", err)
+			}
+			if err := <-first; err != nil {
+				t.Fatalf("commit: %v", err)
+			}
+
+			if n := c.RequestCount(wire.KeyEndTxn) - ends; n != 4 {
+				t.Fatalf("%d EndTxn requests for 4 transactions", n)
+			}
+			var got []string
+			for _, r := range c.CommittedRecords("t", 0) {
+				got = append(got, string(r.Value))
+			}
+			if want := []string{"1", "2", "3", "4"}; !slices.Equal(got, want) {
+				t.Fatalf("committed %q, want %q", got, want)
+			}
+		})
 	}
 }
 

@@ -63,6 +63,9 @@ type transactions struct {
 	adding   bool // an AddPartitionsToTxn is under way
 	coord    *conn.Conn
 	offsets  txnOffsets // SendOffsetsToTransaction: txn_offsets.go
+	// ending is the CommitTransaction or AbortTransaction call under way, nil if none: one
+	// call at a time drives an end; calls made meanwhile wait for its outcome.
+	ending *endCall
 
 	callMu sync.Mutex // one coordinator request at a time
 }
@@ -191,7 +194,9 @@ func (p *Producer) BeginTransaction() error {
 // happened, fails with [ErrTransactionCommitted]. When an EndTxn of the commit was written
 // but its answer lost and the retry failed for good (another producer with the same
 // transactional.id fenced this one meanwhile), the commit may or may not have happened and
-// it returns [ErrTransactionOutcomeUnknown].
+// it returns [ErrTransactionOutcomeUnknown]. Called while another goroutine's
+// CommitTransaction or AbortTransaction is under way, it waits for that call and returns its
+// outcome (ErrTransactionState if it aborted), without ending the transaction again.
 // From a callback or hook it fails with [ErrInCallback].
 func (p *Producer) CommitTransaction(ctx context.Context) error {
 	return p.endTransaction(ctx, true)
@@ -202,22 +207,79 @@ func (p *Producer) CommitTransaction(ctx context.Context) error {
 // [ErrTransactionState]; those already numbered are still sent first, so that the next
 // transaction finds no gap. When a record's sequence was lost during the transaction, the
 // abort bumps the producer epoch (KIP-360). As with CommitTransaction, an abort interrupted
-// by ctx is resumed by calling AbortTransaction again.
+// by ctx is resumed by calling AbortTransaction again. Called while another goroutine's
+// CommitTransaction or AbortTransaction is under way, it waits for that call; after a
+// commit it returns [ErrTransactionCommitted].
 func (p *Producer) AbortTransaction(ctx context.Context) error {
 	return p.endTransaction(ctx, false)
 }
 
+// endCall is a CommitTransaction (commit) or AbortTransaction call driving an end; done is
+// closed once err, its outcome, is set.
+type endCall struct {
+	commit bool
+	done   chan struct{}
+	err    error
+}
+
+// endTransaction commits or aborts. One call at a time drives the end (driveEnd); a call
+// made meanwhile, from another goroutine, waits for that call's outcome, as the Java client's
+// transaction manager hands a repeated call the pending one's result, rather than sending
+// its own EndTxn: two drivers could each reset the state, the later one after the next
+// transaction began. The same operation returns the driver's outcome; the opposite one
+// reports what happened (ErrTransactionCommitted after a commit, ErrTransactionState after
+// an abort), or, when the driver failed, goes on by the state it left (an abort after a
+// failed commit aborts). If the driver gave up (its ctx ended), the waiter takes over.
 func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 	t := p.txn
-	op, ending := "AbortTransaction", txnAborting
+	op := "AbortTransaction"
 	if commit {
-		op, ending = "CommitTransaction", txnCommitting
+		op = "CommitTransaction"
 	}
 	if t == nil {
 		return fmt.Errorf("%w: %s without transactional.id", ErrTransactionState, op)
 	}
 	if p.inCompletion() {
 		return fmt.Errorf("%w: %s", ErrInCallback, op)
+	}
+	for {
+		t.mu.Lock()
+		ec := t.ending
+		if ec == nil {
+			ec = &endCall{commit: commit, done: make(chan struct{})}
+			t.ending = ec
+			t.mu.Unlock()
+			err := p.driveEnd(ctx, commit)
+			t.mu.Lock()
+			ec.err, t.ending = err, nil
+			t.mu.Unlock()
+			close(ec.done)
+			return err
+		}
+		t.mu.Unlock()
+		select {
+		case <-ec.done:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %s waited for the transaction's end under way in another goroutine: %w", ErrTimeout, op, ctx.Err())
+		}
+		switch {
+		case errors.Is(ec.err, ErrTimeout): // its caller gave up: take over
+		case ec.commit == commit:
+			return ec.err
+		case ec.err == nil && ec.commit:
+			return fmt.Errorf("%w: AbortTransaction while CommitTransaction committed the transaction", ErrTransactionCommitted)
+		case ec.err == nil:
+			return fmt.Errorf("%w: CommitTransaction while AbortTransaction aborted the transaction", ErrTransactionState)
+		}
+	}
+}
+
+// driveEnd commits or aborts the transaction; the call that runs it is t.ending.
+func (p *Producer) driveEnd(ctx context.Context, commit bool) error {
+	t := p.txn
+	op, ending := "AbortTransaction", txnAborting
+	if commit {
+		op, ending = "CommitTransaction", txnCommitting
 	}
 	t.mu.Lock()
 	switch {
@@ -244,7 +306,7 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 		// producer ready.
 		other := t.state == txnCommitting
 		t.mu.Unlock()
-		err := p.endTransaction(ctx, other)
+		err := p.driveEnd(ctx, other)
 		switch {
 		case err == nil && other:
 			return fmt.Errorf("%w: AbortTransaction after an interrupted CommitTransaction", ErrTransactionCommitted)
@@ -257,7 +319,7 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 		if !abortNow {
 			return err
 		}
-		return p.endTransaction(ctx, false)
+		return p.driveEnd(ctx, false)
 	default:
 		defer t.mu.Unlock()
 		return t.stateErrLocked(op)
