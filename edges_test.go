@@ -614,6 +614,82 @@ func TestConcurrentEndsWaitForTheFirst(t *testing.T) {
 	}
 }
 
+// Close waits for a commit under way, as the Java client's close waits for its transactional
+// requests: the commit succeeds. A commit begun after Close fails with ErrClosed at once.
+func TestCloseWaitsForCommit(t *testing.T) {
+	for _, v2 := range []bool{false, true} {
+		t.Run(fmt.Sprintf("v2=%v", v2), func(t *testing.T) {
+			c, p, ctx := txnSetup(t, v2, 1, Config{})
+			if err := p.BeginTransaction(); err != nil {
+				t.Fatal(err)
+			}
+			f := p.Send(ctx, Record{Topic: "t", Value: []byte("1")})
+			c.InjectFault(kafkatest.Fault{Key: wire.KeyEndTxn, Broker: kafkatest.AnyBroker, Delay: 300 * time.Millisecond})
+			ends := c.RequestCount(wire.KeyEndTxn)
+			committed := make(chan error, 1)
+			go func() { committed <- p.CommitTransaction(ctx) }()
+			waitFor(t, ctx, "the commit's EndTxn", func() bool { return c.RequestCount(wire.KeyEndTxn) > ends })
+			if err := p.Close(ctx); err != nil {
+				t.Fatalf("close: %v", err)
+			}
+			select {
+			case err := <-committed:
+				if err != nil {
+					t.Fatalf("commit: %v", err)
+				}
+			default:
+				t.Fatal("Close returned before the commit under way")
+			}
+			if err := f.Wait(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(c.CommittedRecords("t", 0)); n != 1 {
+				t.Fatalf("%d records committed, want 1", n)
+			}
+			if err := p.AbortTransaction(ctx); !errors.Is(err, ErrClosed) {
+				t.Fatalf("abort after Close: %v, want ErrClosed", err)
+			}
+		})
+	}
+}
+
+// A Close whose ctx ends first does not leave a commit under way retrying until the
+// commit's own ctx ends: it fails at once with ErrClosed, and, as its EndTxn was written and
+// never answered, with ErrTransactionOutcomeUnknown.
+func TestCloseInterruptsCommit(t *testing.T) {
+	for _, v2 := range []bool{false, true} {
+		t.Run(fmt.Sprintf("v2=%v", v2), func(t *testing.T) {
+			c, p, ctx := txnSetup(t, v2, 1, Config{})
+			if err := p.BeginTransaction(); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Send(ctx, Record{Topic: "t", Value: []byte("1")}).Wait(ctx); err != nil {
+				t.Fatal(err)
+			}
+			c.InjectFault(kafkatest.Fault{Key: wire.KeyEndTxn, Broker: kafkatest.AnyBroker, Swallow: true, Times: -1})
+			ends := c.RequestCount(wire.KeyEndTxn)
+			long, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			defer cancel()
+			committed := make(chan error, 1)
+			go func() { committed <- p.CommitTransaction(long) }()
+			waitFor(t, ctx, "the commit's EndTxn", func() bool { return c.RequestCount(wire.KeyEndTxn) > ends })
+			short, cancelShort := context.WithTimeout(ctx, 100*time.Millisecond)
+			defer cancelShort()
+			if err := p.Close(short); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("close: %v, want its ctx's deadline", err)
+			}
+			select {
+			case err := <-committed:
+				if !errors.Is(err, ErrClosed) || !errors.Is(err, ErrTransactionOutcomeUnknown) {
+					t.Fatalf("commit: %v, want ErrClosed and ErrTransactionOutcomeUnknown", err)
+				}
+			case <-ctx.Done():
+				t.Fatal("the commit goes on after Close")
+			}
+		})
+	}
+}
+
 // A commit interrupted by its ctx before the outcome is known is resumed by calling
 // CommitTransaction again; abort is refused meanwhile.
 func TestTxnCommitResumes(t *testing.T) {

@@ -767,8 +767,10 @@ func (p *Producer) pokeAll() {
 }
 
 // Close flushes what was sent and stops the producer. Sends after Close fail with
-// [ErrClosed]. When ctx ends before everything is delivered, records still buffered or in
-// flight fail with ErrClosed. Close waits for every goroutine of the producer to end. It may
+// [ErrClosed]. A CommitTransaction or AbortTransaction under way is waited for; later ones
+// fail with ErrClosed. When ctx ends before everything is delivered, records still buffered
+// or in flight fail with ErrClosed, and an end under way fails with ErrClosed (with
+// [ErrTransactionOutcomeUnknown] if a commit's EndTxn was written but not answered). Close waits for every goroutine of the producer to end. It may
 // be called more than once; later calls return nil.
 //
 // Called from a callback or hook, Close cannot wait for the callbacks' goroutine, which is
@@ -791,6 +793,9 @@ func (p *Producer) Close(ctx context.Context) error {
 	var err error
 	if !inCallback {
 		err = p.flush(ctx)
+		if err == nil && p.txn != nil {
+			err = p.txn.waitEnd(ctx)
+		}
 	}
 	p.stopOnce.Do(func() {
 		close(p.stop)

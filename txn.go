@@ -245,6 +245,10 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 	for {
 		t.mu.Lock()
 		ec := t.ending
+		if ec == nil && p.closed.Load() { // under t.mu: Close waits for an end it finds (waitEnd)
+			t.mu.Unlock()
+			return fmt.Errorf("%w: %s", ErrClosed, op)
+		}
 		if ec == nil {
 			ec = &endCall{commit: commit, done: make(chan struct{})}
 			t.ending = ec
@@ -598,7 +602,32 @@ func (t *transactions) endTxn(ctx context.Context, commit bool) error {
 		case <-time.After(t.p.backoff(attempt)):
 		case <-ctx.Done():
 			return fmt.Errorf("producer: EndTxn: %w (last error: %w)", ctx.Err(), err)
+		case <-t.p.stop:
+			// Closed: the outcome can no longer be learned, nor the end resumed.
+			if commit && unanswered {
+				return fmt.Errorf("%w: an EndTxn of the commit was written and its answer lost, then: producer: EndTxn: %w (last error: %w)",
+					ErrTransactionOutcomeUnknown, ErrClosed, err)
+			}
+			return fmt.Errorf("producer: EndTxn: %w (last error: %w)", ErrClosed, err)
 		}
+	}
+}
+
+// waitEnd waits, for Close, until the CommitTransaction or AbortTransaction under way, if
+// any, has its outcome, as the Java client's close waits for its transactional requests; or
+// until ctx ends. Ends begun after Close fail with ErrClosed.
+func (t *transactions) waitEnd(ctx context.Context) error {
+	t.mu.Lock()
+	ec := t.ending
+	t.mu.Unlock()
+	if ec == nil {
+		return nil
+	}
+	select {
+	case <-ec.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -627,6 +656,8 @@ func (t *transactions) initProducerID(ctx context.Context, pid int64, epoch int1
 		case <-time.After(t.p.backoff(attempt)):
 		case <-ctx.Done():
 			return fmt.Errorf("producer: InitProducerId: %w (last error: %w)", ctx.Err(), err)
+		case <-t.p.stop:
+			return fmt.Errorf("producer: InitProducerId: %w (last error: %w)", ErrClosed, err)
 		}
 	}
 }
