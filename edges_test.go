@@ -852,6 +852,98 @@ func TestTopicRecreatedWithFewerPartitions(t *testing.T) {
 	}
 }
 
+// A topic deleted and created again under its name (a new topic id) has no producer state
+// in its new partitions, until a transaction marker gives it one: then its broker, as
+// Kafka's, takes only sequence 0 from the producer (a marker-only state has no last
+// sequence). The partition's sequences start again at 0, and the next records succeed.
+// Numbered on (sequence 3), the transaction after the marker would fail with
+// OUT_OF_ORDER_SEQUENCE_NUMBER. The marker: with transactions V1 the partition joins the
+// aborted transaction by AddPartitionsToTxn, while its record lingers and the abort fails it
+// unnumbered. Idempotent and transactions V2 producers, whose new partitions get no
+// marker-only state here, must go on as well.
+func TestRecreatedTopicRestartsSequences(t *testing.T) {
+	for _, mode := range []string{"txn-v1", "txn-v2", "idempotent"} {
+		t.Run(mode, func(t *testing.T) {
+			c := newCluster(t, kafkatest.SeedTopic("re", 1), kafkatest.TransactionsV2(mode == "txn-v2"))
+			// Records linger until a commit or Flush sends them.
+			cfg := Config{BootstrapServers: c.Addrs(), MetadataMaxAge: 50 * time.Millisecond, Linger: time.Minute}
+			transactional := mode != "idempotent"
+			if transactional {
+				cfg.TransactionalID = "re"
+			}
+			p := newProducer(t, cfg)
+			ctx := ctxTimeout(t, 20*time.Second)
+			if transactional {
+				if err := p.InitTransactions(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			send := func(v string) *Future {
+				return p.Send(ctx, Record{Topic: "re", Partition: ToPartition(0), Value: []byte(v)})
+			}
+			// txn sends the values in a transaction and commits it (or flushes them).
+			txn := func(values ...string) {
+				t.Helper()
+				if transactional {
+					if err := p.BeginTransaction(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				var fs []*Future
+				for _, v := range values {
+					fs = append(fs, send(v))
+				}
+				end := p.Flush
+				if transactional {
+					end = p.CommitTransaction
+				}
+				if err := end(ctx); err != nil {
+					t.Fatalf("sending %q: %v", values, err)
+				}
+				for _, f := range fs {
+					if err := f.Wait(ctx); err != nil {
+						t.Fatalf("sending %q: %v", values, err)
+					}
+				}
+			}
+			txn("old", "old", "old")
+			if err := c.DeleteTopic("re"); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.CreateTopic("re", 1); err != nil {
+				t.Fatal(err)
+			}
+			newID, _ := c.TopicID("re")
+			v, _ := p.topics.Load("re")
+			ts := v.(*topicState)
+			waitFor(t, ctx, "the producer to see the new topic", func() bool { return *ts.id.Load() == newID })
+			failed := int64(0)
+			if mode == "txn-v1" {
+				if err := p.BeginTransaction(); err != nil {
+					t.Fatal(err)
+				}
+				f := send("aborted")
+				pa := (*ts.parts.Load())[0]
+				waitFor(t, ctx, "AddPartitionsToTxn", pa.txnAdded.Load)
+				if err := p.AbortTransaction(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if err := f.Wait(ctx); !errors.Is(err, ErrTransactionState) {
+					t.Fatalf("the lingering record of the aborted transaction: %v", err)
+				}
+				failed = 1
+			}
+			txn("new")
+			if recs := c.CommittedRecords("re", 0); len(recs) != 1 || string(recs[0].Value) != "new" {
+				t.Fatalf("the new topic holds %d records, want the new one", len(recs))
+			}
+			if n := p.Stats().RecordsFailed; n != failed {
+				t.Fatalf("%d records failed, want %d", n, failed)
+			}
+		})
+	}
+}
+
 // A record for a partition the cluster just added waits for the metadata that lists it
 // (a refresh is asked for at once), rather than failing.
 func TestSendToAddedPartition(t *testing.T) {

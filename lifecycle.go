@@ -126,6 +126,26 @@ func (p *Producer) takeBatch(pa *partition, now time.Time, flushing bool, perPar
 	return b, restamp, seq
 }
 
+// restartSequences makes pa number its next batch from 0 again, in whatever producer id and
+// epoch that batch is taken in, because pa's topic was recreated (a new topic id): the new
+// partition's log has no state for this producer, so its broker would refuse the next
+// sequence of the old one (OUT_OF_ORDER_SEQUENCE_NUMBER, failing the next transaction),
+// while it takes 0. If a batch numbered for the old topic is still unanswered, it does
+// nothing: those answers decide, as without a recreation.
+func restartSequences(pa *partition) {
+	pa.mu.Lock()
+	defer pa.mu.Unlock()
+	if pa.inFlight > 0 {
+		return
+	}
+	for _, b := range pa.queue {
+		if b.stamped {
+			return
+		}
+	}
+	pa.seqPID, pa.seqAcked = -1, false
+}
+
 // unsend is the transition of a batch taken for a request that was never written (its
 // broker could not be reached): back to queued, as if never taken. No attempt is counted
 // and nothing may have been written; its stamp stays valid for the next take.

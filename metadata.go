@@ -465,6 +465,11 @@ func (m *metadata) apply(resp *wire.MetadataResponse) (unresolved bool) {
 			}
 			p.setLeader(parts[mp.PartitionIndex], leader, mp.LeaderEpoch, recreated)
 		}
+		if recreated {
+			for _, pa := range (*old)[:min(len(*old), n)] {
+				restartSequences(pa)
+			}
+		}
 		if old == nil || len(*old) != n {
 			ts.parts.Store(&parts)
 			if ts.sticky.Load() == nil || recreated {

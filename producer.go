@@ -74,6 +74,8 @@ type Producer struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup // every goroutine but the completion goroutine
 	completed chan struct{}  // closed when the completion goroutine ends
+	closeDone chan struct{}  // closed when the first Close returns, closeErr set
+	closeErr  error
 }
 
 // New validates cfg and starts a producer. It does not wait for the cluster: the first
@@ -89,6 +91,7 @@ func New(cfg Config) (*Producer, error) {
 		closing:   make(chan struct{}),
 		stop:      make(chan struct{}),
 		completed: make(chan struct{}),
+		closeDone: make(chan struct{}),
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	if s.Compression != compress.None {
@@ -770,16 +773,36 @@ func (p *Producer) pokeAll() {
 // [ErrClosed]. A CommitTransaction or AbortTransaction under way is waited for; later ones
 // fail with ErrClosed. When ctx ends before everything is delivered, records still buffered
 // or in flight fail with ErrClosed, and an end under way fails with ErrClosed (with
-// [ErrTransactionOutcomeUnknown] if a commit's EndTxn was written but not answered). Close waits for every goroutine of the producer to end. It may
-// be called more than once; later calls return nil.
+// [ErrTransactionOutcomeUnknown] if a commit's EndTxn was written but not answered). Close
+// waits for every goroutine of the producer to end.
+//
+// Close may be called more than once, from any goroutine: a later call waits until the
+// first returns (or its own ctx ends), and returns the first's error.
 //
 // Called from a callback or hook, Close cannot wait for the callbacks' goroutine, which is
 // its own: as the Java client does, it closes at once, without flushing; the records not yet
-// delivered fail with ErrClosed, and their callbacks run after the calling one returns.
+// delivered fail with ErrClosed, and their callbacks run after the calling one returns. A
+// later call from a callback or hook returns nil at once.
 func (p *Producer) Close(ctx context.Context) error {
 	if !p.closed.CompareAndSwap(false, true) {
-		return nil
+		if p.inCompletion() { // the first Close may be waiting for this callback
+			return nil
+		}
+		select {
+		case <-p.closeDone:
+			return p.closeErr
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
+	err := p.close(ctx)
+	p.closeErr = err
+	close(p.closeDone)
+	return err
+}
+
+// close is the first Close.
+func (p *Producer) close(ctx context.Context) error {
 	close(p.closing)
 	// A send that passed the closed check before now may still be appending: taking every
 	// partition's lock once orders those appends before the flush below, and later ones

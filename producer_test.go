@@ -635,6 +635,54 @@ func TestDeliveryTimeoutWithoutLeader(t *testing.T) {
 	}
 }
 
+// A Close called while another goroutine's Close is under way waits for it and returns its
+// error: when it returns, every record has its outcome. One whose own ctx ends first returns
+// that ctx's error.
+func TestCloseCalledTwiceWaits(t *testing.T) {
+	testutil.CheckNoLeaks(t)
+	for _, firstTimesOut := range []bool{false, true} {
+		t.Run(fmt.Sprintf("firstTimesOut=%v", firstTimesOut), func(t *testing.T) {
+			c := newCluster(t, kafkatest.SeedTopic("twice", 1))
+			p := newProducer(t, Config{BootstrapServers: c.Addrs(), Linger: NoLinger})
+			ctx := ctxTimeout(t, 20*time.Second)
+			if err := p.Send(ctx, Record{Topic: "twice", Value: []byte("warm")}).Wait(ctx); err != nil {
+				t.Fatal(err)
+			}
+			fault := kafkatest.Fault{Key: wire.KeyProduce, Broker: kafkatest.AnyBroker, Partition: kafkatest.AnyPartition, Delay: 300 * time.Millisecond}
+			firstCtx := ctx
+			if firstTimesOut {
+				fault = kafkatest.Fault{Key: wire.KeyProduce, Broker: kafkatest.AnyBroker, Partition: kafkatest.AnyPartition, Swallow: true, Times: -1}
+				short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+				defer cancel()
+				firstCtx = short
+			}
+			c.InjectFault(fault)
+			f := p.Send(ctx, Record{Topic: "twice", Value: []byte("v")})
+			first := make(chan error, 1)
+			go func() { first <- p.Close(firstCtx) }()
+			waitFor(t, ctx, "the first Close to start", p.closed.Load)
+
+			gone, cancel := context.WithCancel(ctx)
+			cancel()
+			if err := p.Close(gone); !errors.Is(err, context.Canceled) {
+				t.Fatalf("a later Close with its ctx ended: %v, want context.Canceled", err)
+			}
+			err := p.Close(ctx)
+			select {
+			case <-f.Done():
+			default:
+				t.Fatal("a later Close returned before the record had its outcome")
+			}
+			if want := <-first; err != want {
+				t.Fatalf("later Close: %v, first: %v", err, want)
+			}
+			if firstTimesOut != (err != nil) {
+				t.Fatalf("Close: %v", err)
+			}
+		})
+	}
+}
+
 func TestCloseWithRecordsInFlight(t *testing.T) {
 	testutil.CheckNoLeaks(t)
 	c := newCluster(t, kafkatest.SeedTopic("closing", 2))
