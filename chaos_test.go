@@ -190,6 +190,9 @@ type chaosPlan struct {
 	// producer with its transactional.id fences it. An idempotent producer meets its fatal
 	// error at the start: InitProducerId answers CLUSTER_AUTHORIZATION_FAILED.
 	fatalAt time.Duration
+	// markerDelay is how long after EndTxn the coordinator writes the markers
+	// (kafkatest.MarkerDelay).
+	markerDelay time.Duration
 }
 
 func (pl chaosPlan) name() string {
@@ -228,6 +231,10 @@ const (
 	rngHealth
 	rngStream // + stream index
 )
+
+// rngMarkers is the stream of the plan's marker delay: apart from rngPlan, so that adding it
+// left every other choice of a seed as it was.
+const rngMarkers = 1 << 16
 
 func newChaosPlan(seed uint64) chaosPlan {
 	rng := chaosRNG(seed, rngPlan)
@@ -335,6 +342,17 @@ func newChaosPlan(seed uint64) chaosPlan {
 		cfg.Retries = 2
 	}
 	pl.cfg = cfg
+	if pl.mode.txn() {
+		// Kafka's coordinator writes a transaction's markers after answering its EndTxn: in
+		// two runs of three here too, for up to 40 ms.
+		mrng := chaosRNG(seed, rngMarkers)
+		switch mrng.IntN(3) {
+		case 1:
+			pl.markerDelay = time.Duration(1+mrng.IntN(5)) * time.Millisecond
+		case 2:
+			pl.markerDelay = time.Duration(5+mrng.IntN(36)) * time.Millisecond
+		}
+	}
 	return pl
 }
 
@@ -361,6 +379,7 @@ func runChaos(t *testing.T, plan chaosPlan, tally *chaosTally) {
 	c, err := kafkatest.NewCluster(
 		kafkatest.AutoCreateTopics(false),
 		kafkatest.TransactionsV2(plan.mode == chaosTxnV2),
+		kafkatest.MarkerDelay(plan.markerDelay),
 		kafkatest.SeedTopic(chaosTopicA, 3),
 		kafkatest.SeedTopic(chaosTopicB, 2),
 		kafkatest.SeedTopic(chaosTopicS, 2),
@@ -435,6 +454,7 @@ func runChaos(t *testing.T, plan chaosPlan, tally *chaosTally) {
 		r.stallDials()
 	}
 	r.finalClose()
+	r.c.WriteMarkers() // what the coordinator still holds back is decided: settle it
 	r.collect()
 	r.check()
 	r.report(tally)
@@ -472,10 +492,10 @@ func newChaosRun(t *testing.T, plan chaosPlan, c *kafkatest.Cluster) *chaosRun {
 // describePlan returns the plan in one line.
 func (r *chaosRun) describePlan() string {
 	pl, c := r.plan, r.plan.cfg
-	return fmt.Sprintf("%s, %d streams for %v; linger %v batch %d retries %d backoff %v-%v request.timeout %v delivery.timeout %v max.block %v buffer %d in-flight %d %v metadata.max.age %v; nest %.3f early close %v (ctx %v) callback close %v short ends %d%% final close ctx %v too-large %v explicit %v close in dial %v fatal at %v",
+	return fmt.Sprintf("%s, %d streams for %v; linger %v batch %d retries %d backoff %v-%v request.timeout %v delivery.timeout %v max.block %v buffer %d in-flight %d %v metadata.max.age %v; nest %.3f early close %v (ctx %v) callback close %v short ends %d%% final close ctx %v too-large %v explicit %v close in dial %v fatal at %v marker delay %v",
 		pl.name(), pl.streams, pl.length, c.Linger, c.BatchSize, c.Retries, c.RetryBackoff, c.RetryBackoffMax, c.RequestTimeout, c.DeliveryTimeout,
 		c.MaxBlock, c.BufferMemory, c.MaxInFlight, c.Compression, c.MetadataMaxAge, pl.nestRate, pl.earlyClose, pl.earlyCloseCtx, pl.callbackClose,
-		pl.shortEnds, pl.finalCloseCtx, pl.tooLarge, pl.explicitParts, pl.closeInDial, pl.fatalAt)
+		pl.shortEnds, pl.finalCloseCtx, pl.tooLarge, pl.explicitParts, pl.closeInDial, pl.fatalAt, pl.markerDelay)
 }
 
 // tracef notes an event of the run, for the log of a failing seed.

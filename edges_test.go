@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -779,6 +780,54 @@ func TestConcurrentTransactionsBackoff(t *testing.T) {
 	}
 	if d := p.txn.retryBackoff(wire.ErrCoordinatorLoadInProgress, 1); d < 500*time.Millisecond {
 		t.Fatalf("other retriable errors back off retry.backoff.ms, got %v", d)
+	}
+}
+
+// Transactions back to back while the coordinator writes each one's markers after answering
+// its EndTxn, as Kafka's does (kafkatest.MarkerDelay): the next transaction's
+// AddPartitionsToTxn (V1) meets CONCURRENT_TRANSACTIONS and is retried, its first Produce
+// (V2) waits at the broker; every transaction ends as asked and no record fails.
+func TestTransactionsDuringMarkerWrites(t *testing.T) {
+	for _, v2 := range []bool{false, true} {
+		t.Run(fmt.Sprintf("v2=%v", v2), func(t *testing.T) {
+			c, p, ctx := txnSetup(t, v2, 3, Config{Linger: NoLinger}, kafkatest.MarkerDelay(20*time.Millisecond))
+			committed := 0
+			for i := range 12 {
+				if err := p.BeginTransaction(); err != nil {
+					t.Fatal(err)
+				}
+				var fs []*Future
+				for k := range 3 {
+					fs = append(fs, p.Send(ctx, Record{Topic: "t", Partition: ToPartition(int32(k)), Value: []byte(strconv.Itoa(i))}))
+				}
+				for _, f := range fs {
+					if err := f.Wait(ctx); err != nil {
+						t.Fatalf("transaction %d: %v", i, err)
+					}
+				}
+				end, commit := p.CommitTransaction, i%3 != 2
+				if !commit {
+					end = p.AbortTransaction
+				}
+				if err := end(ctx); err != nil {
+					t.Fatalf("transaction %d (commit %v): %v", i, commit, err)
+				}
+				if commit {
+					committed += 3
+				}
+			}
+			c.WriteMarkers()
+			n := 0
+			for k := range int32(3) {
+				n += len(c.CommittedRecords("t", k))
+			}
+			if n != committed {
+				t.Fatalf("%d records committed, want %d", n, committed)
+			}
+			if s := p.Stats(); s.RecordsFailed != 0 {
+				t.Fatalf("%d records failed", s.RecordsFailed)
+			}
+		})
 	}
 }
 

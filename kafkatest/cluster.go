@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gregor-kafka/producer/wire"
 )
@@ -21,6 +22,8 @@ type Cluster struct {
 	apis    []wire.ApiVersionsKey // what ApiVersions advertises; read-only
 	maxVers map[int16]int16       // the highest version accepted, by API key; read-only
 	txnV2   bool                  // transactions V2 (KIP-890 part 2) are on; read-only
+	// markerDelay is how long after EndTxn its markers are written (MarkerDelay); read-only.
+	markerDelay time.Duration
 
 	mu         sync.RWMutex
 	topics     map[string]*topic
@@ -67,6 +70,7 @@ func NewCluster(opts ...Option) (*Cluster, error) {
 	c.maxVers = versionCaps(&cfg)
 	c.apis = advertisedAPIs(c.maxVers)
 	c.txnV2 = cfg.txnV2 && c.maxVers[wire.KeyProduce] >= 12 && c.maxVers[wire.KeyEndTxn] >= 5
+	c.markerDelay = cfg.markerDelay
 	c.nextProducerID.Store(firstProducerID)
 	c.apis = saslAPIs(c.apis, &cfg.sec)
 	for i := 0; i < cfg.numBrokers; i++ {

@@ -27,6 +27,7 @@ type config struct {
 	maxVersions       map[int16]int16
 	txnV2             bool
 	maxTxnTimeout     time.Duration
+	markerDelay       time.Duration
 	retention         retention // log.go
 }
 
@@ -209,6 +210,25 @@ func MaxVersions(caps map[int16]int16) Option {
 func TransactionsV2(enable bool) Option {
 	return func(c *config) error {
 		c.txnV2 = enable
+		return nil
+	}
+}
+
+// MarkerDelay makes the transaction coordinator write a transaction's markers d after it
+// answers the EndTxn that ended it, as Kafka's coordinator writes them after answering (0,
+// the default, writes them before answering). Until then the transactional id is in
+// PrepareCommit or PrepareAbort: its records are not committed or aborted yet for readers;
+// InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, the same EndTxn again and, with
+// transactions V2, a TxnOffsetCommit that would add its group to the next transaction get
+// CONCURRENT_TRANSACTIONS (the other EndTxn INVALID_TXN_STATE), which a client retries; and
+// a transactions V2 Produce for the next transaction waits for the markers, as a Kafka 4
+// partition leader does. [Cluster.WriteMarkers] writes the held-back markers at once.
+func MarkerDelay(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("kafkatest: MarkerDelay(%v): must not be negative", d)
+		}
+		c.markerDelay = d
 		return nil
 	}
 }

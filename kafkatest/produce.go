@@ -171,6 +171,9 @@ func (cn *conn) producePartition(t *topic, pt *wire.ProducePartition, version in
 	raw := sealBatch(h, vb.records)
 	var txn *txnOutcome
 	if h.Attributes&wire.AttrTransactional != 0 {
+		if version >= 12 && c.txnV2 && txnID != nil {
+			c.awaitMarkers(*txnID)
+		}
 		// The coordinator's state must not change between its check and the append, or a
 		// batch could land after its transaction's marker: hold its lock throughout.
 		c.coord.mu.Lock()
@@ -270,6 +273,8 @@ func (c *Cluster) checkTxnProduceLocked(id *string, p *partition, h *wire.BatchH
 		return nil, batchErrorf(code, "partition %s/%d was not added to the transaction", p.topic.name, p.index)
 	case wire.ErrInvalidProducerIDMapping.Code:
 		return nil, batchErrorf(code, "producer %d does not hold transactional id %q", h.ProducerID, txnID)
+	case wire.ErrConcurrentTransactions.Code:
+		return nil, batchErrorf(code, "the markers of transactional id %q's last transaction are being written", txnID)
 	}
 	return nil, batchErrorf(code, "transaction check failed")
 }

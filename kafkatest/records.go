@@ -41,7 +41,8 @@ type Record struct {
 	// TxnEnded is when the coordinator committed or aborted the record's transaction, by the
 	// clock of this process (with its monotonic reading), so that a test can tell which of
 	// its CommitTransaction or AbortTransaction calls settled it; zero for non-transactional
-	// records and open transactions.
+	// records and open transactions. With a [MarkerDelay] it is when the coordinator decided,
+	// at the EndTxn, not when the markers made the outcome visible.
 	TxnEnded time.Time
 	// Codec is the compression codec of the batch that carried the record (wire.CodecNone...).
 	Codec int8

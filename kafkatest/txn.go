@@ -13,16 +13,25 @@ import (
 )
 
 // txnState is where a transactional id's transaction stands (Kafka's TransactionState). The
-// coordinator here completes a transaction within the request that ends it, so Kafka's
-// PrepareCommit, PrepareAbort and PrepareEpochFence never last past a request.
+// coordinator here completes a transaction within the request that ends it, unless the
+// cluster has a [MarkerDelay]: then an EndTxn leaves it in PrepareCommit or PrepareAbort
+// until the markers are written. Kafka's PrepareEpochFence never lasts past a request.
 type txnState int8
 
 const (
 	txnEmpty          txnState = iota // no transaction since InitProducerId
 	txnOngoing                        // partitions added, not ended yet
+	txnPrepareCommit                  // committed by EndTxn, markers not written yet
+	txnPrepareAbort                   // aborted by EndTxn, markers not written yet
 	txnCompleteCommit                 // the last transaction committed
 	txnCompleteAbort                  // the last transaction aborted
 )
+
+// preparing reports whether t's markers are being written: Kafka's coordinator answers
+// CONCURRENT_TRANSACTIONS to what would change the transactional id meanwhile.
+func (t *transaction) preparing() bool {
+	return t.state == txnPrepareCommit || t.state == txnPrepareAbort
+}
 
 // States of a txnOutcome.
 const (
@@ -36,8 +45,9 @@ const (
 // lock.
 type txnOutcome struct {
 	state atomic.Int32
-	// ended is when the transaction was settled. It is written once, before state leaves
-	// outcomeOpen, and read only after a load of state saw it settled, which orders the two.
+	// ended is when the transaction was decided (its EndTxn, or its fencing). It is written
+	// once, before state leaves outcomeOpen, and read only after a load of state saw it
+	// settled, which orders the two.
 	ended time.Time
 }
 
@@ -55,10 +65,11 @@ type transaction struct {
 	lastEpoch  int16
 	timeout    time.Duration
 	state      txnState
-	started    time.Time    // when the ongoing transaction began
-	partitions []*partition // of the ongoing transaction, in the order added
-	outcome    *txnOutcome  // of the ongoing transaction
-	groups     []string     // consumer groups whose offsets are in the ongoing transaction
+	started    time.Time       // when the ongoing transaction began
+	partitions []*partition    // of the ongoing transaction, in the order added
+	outcome    *txnOutcome     // of the ongoing transaction
+	groups     []string        // consumer groups whose offsets are in the ongoing transaction
+	pending    *pendingMarkers // in PrepareCommit or PrepareAbort: the markers to write
 }
 
 // coordinator is the transaction coordinator of the whole cluster: one state per
@@ -173,6 +184,29 @@ func (c *Cluster) fenceLocked(t *transaction, now time.Time) {
 // the new epoch, so that a late batch of the old epoch is fenced (KIP-890); once the epoch is
 // exhausted the producer id is replaced (not after a fence, as in Kafka).
 func (c *Cluster) completeLocked(t *transaction, commit, bump, fence bool, now time.Time) {
+	m := c.prepareLocked(t, commit, bump, fence, now)
+	c.writeMarkersLocked(t, m, now)
+}
+
+// pendingMarkers is a transaction ended and not yet completed: the markers to write, with
+// the producer id and epoch they carry, and what the transaction held.
+type pendingMarkers struct {
+	commit     bool
+	producerID int64
+	epoch      int16
+	partitions []*partition
+	groups     []string
+	outcome    *txnOutcome
+	decided    time.Time     // when the transaction was ended: its records' TxnEnded
+	timer      *time.Timer   // with a MarkerDelay
+	done       chan struct{} // closed once the markers are written
+}
+
+// prepareLocked is the first half of an end: t leaves its transaction (PrepareCommit or
+// PrepareAbort) and, with bump, moves to its next epoch, or to a new producer id once the
+// epoch is exhausted. The markers it returns carry the epoch after the bump and the producer
+// id before the rotation.
+func (c *Cluster) prepareLocked(t *transaction, commit, bump, fence bool, now time.Time) *pendingMarkers {
 	rotate := false
 	if bump {
 		rotate = !fence && epochExhausted(t.epoch)
@@ -181,33 +215,97 @@ func (c *Cluster) completeLocked(t *transaction, commit, bump, fence bool, now t
 			t.epoch++
 		}
 	}
-	for _, p := range t.partitions {
-		p.writeMarker(t.producerID, t.epoch, commit, now)
+	m := &pendingMarkers{commit: commit, producerID: t.producerID, epoch: t.epoch,
+		partitions: t.partitions, groups: t.groups, outcome: t.outcome, decided: now, done: make(chan struct{})}
+	t.partitions, t.groups, t.outcome = nil, nil, nil
+	t.state = txnPrepareAbort
+	if commit {
+		t.state = txnPrepareCommit
 	}
-	for _, g := range t.groups {
-		c.groups.settle(g, t.producerID, commit)
+	if rotate {
+		t.prevProducerID, t.producerID, t.epoch = t.producerID, c.newProducerID(), 0
 	}
-	t.groups = nil
-	if t.outcome != nil {
+	return m
+}
+
+// writeMarkersLocked is the second half: it writes m's markers to every partition of the
+// transaction, settles the outcome its batches see and the offsets it staged for consumer
+// groups, and completes t.
+func (c *Cluster) writeMarkersLocked(t *transaction, m *pendingMarkers, now time.Time) {
+	for _, p := range m.partitions {
+		p.writeMarker(m.producerID, m.epoch, m.commit, now)
+	}
+	for _, g := range m.groups {
+		c.groups.settle(g, m.producerID, m.commit)
+	}
+	if m.outcome != nil {
 		s := outcomeAborted
-		if commit {
+		if m.commit {
 			s = outcomeCommitted
 		}
-		t.outcome.ended = now
-		t.outcome.state.Store(s)
+		m.outcome.ended = m.decided
+		m.outcome.state.Store(s)
 	}
-	if len(t.partitions) > 0 {
+	if len(m.partitions) > 0 {
 		// After the outcome settles, so that a read_committed Fetch woken here sees the
 		// last stable offset move.
 		c.waits.notify()
 	}
-	t.partitions, t.outcome = nil, nil
 	t.state = txnCompleteAbort
-	if commit {
+	if m.commit {
 		t.state = txnCompleteCommit
 	}
-	if rotate {
-		t.prevProducerID, t.producerID, t.epoch = t.producerID, c.newProducerID(), 0
+	t.pending = nil
+	close(m.done)
+}
+
+// awaitMarkers waits until the markers of transactional id's last EndTxn, if they are held
+// back (MarkerDelay), are written: a transactions V2 Produce for the next transaction waits
+// for them, as Kafka 4's partition leader retries adding its partition to the transaction
+// while the coordinator answers CONCURRENT_TRANSACTIONS (KAFKA-18654), instead of failing
+// the batch. The timer or WriteMarkers ends the wait.
+func (c *Cluster) awaitMarkers(id string) {
+	c.coord.mu.Lock()
+	var done chan struct{}
+	if t := c.coord.txns[id]; t != nil && t.pending != nil {
+		done = t.pending.done
+	}
+	c.coord.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+}
+
+// endLocked ends t's transaction for EndTxn: at once, or, with a MarkerDelay, by writing its
+// markers that long after the answer.
+func (c *Cluster) endLocked(t *transaction, commit, bump bool, now time.Time) {
+	if c.markerDelay <= 0 {
+		c.completeLocked(t, commit, bump, false, now)
+		return
+	}
+	m := c.prepareLocked(t, commit, bump, false, now)
+	t.pending = m
+	m.timer = time.AfterFunc(c.markerDelay, func() {
+		c.coord.mu.Lock()
+		defer c.coord.mu.Unlock()
+		if t.pending == m {
+			c.writeMarkersLocked(t, m, time.Now())
+		}
+	})
+}
+
+// WriteMarkers writes at once the markers that a [MarkerDelay] still holds back, completing
+// every transaction ended by EndTxn: what a test checks after the producer is done then
+// holds every transaction's outcome.
+func (c *Cluster) WriteMarkers() {
+	c.coord.mu.Lock()
+	defer c.coord.mu.Unlock()
+	now := time.Now()
+	for _, t := range c.coord.txns {
+		if m := t.pending; m != nil {
+			m.timer.Stop()
+			c.writeMarkersLocked(t, m, now)
+		}
 	}
 }
 
@@ -233,6 +331,9 @@ func (c *Cluster) initLocked(id string, timeout time.Duration, expectPID int64, 
 	}
 	if t.state == txnOngoing {
 		c.fenceLocked(t, now)
+		return -1, -1, wire.ErrConcurrentTransactions.Code
+	}
+	if t.preparing() {
 		return -1, -1, wire.ErrConcurrentTransactions.Code
 	}
 	switch {
@@ -261,6 +362,9 @@ func (c *Cluster) initLocked(id string, timeout time.Duration, expectPID int64, 
 func (c *Cluster) addPartitionsLocked(t *transaction, pid int64, epoch int16, parts []*partition, now time.Time) int16 {
 	if code := t.check(pid, epoch); code != 0 {
 		return code
+	}
+	if t.preparing() {
+		return wire.ErrConcurrentTransactions.Code
 	}
 	if t.state != txnOngoing {
 		t.state, t.started, t.outcome = txnOngoing, now, &txnOutcome{}
@@ -315,13 +419,29 @@ func (t *transaction) verify(pid int64, epoch int16, p *partition) int16 {
 func (c *Cluster) endTxnLocked(t *transaction, pid int64, epoch int16, commit, v2 bool, now time.Time) (int64, int16, int16) {
 	const invalid = -1
 	repeated := (commit && t.state == txnCompleteCommit) || (!commit && t.state == txnCompleteAbort)
+	if t.preparing() {
+		// The markers of the last end are being written: the same end again (a retry) is
+		// to wait, the other one cannot be.
+		retry := pid == t.producerID && (epoch == t.epoch || v2 && int(t.epoch) == int(epoch)+1) ||
+			v2 && t.prevProducerID == pid && epoch == math.MaxInt16-1 && t.epoch == 0
+		switch {
+		case !retry:
+			if pid != t.producerID && pid != t.prevProducerID {
+				return invalid, invalid, wire.ErrInvalidProducerIDMapping.Code
+			}
+			return invalid, invalid, wire.ErrProducerFenced.Code
+		case commit == (t.state == txnPrepareCommit):
+			return invalid, invalid, wire.ErrConcurrentTransactions.Code
+		}
+		return invalid, invalid, wire.ErrInvalidTxnState.Code
+	}
 	if !v2 {
 		if code := t.check(pid, epoch); code != 0 {
 			return invalid, invalid, code
 		}
 		switch {
 		case t.state == txnOngoing:
-			c.completeLocked(t, commit, false, false, now)
+			c.endLocked(t, commit, false, now)
 			return t.producerID, t.epoch, 0
 		case repeated:
 			return t.producerID, t.epoch, 0
@@ -349,7 +469,7 @@ func (c *Cluster) endTxnLocked(t *transaction, pid int64, epoch int16, commit, v
 	}
 	// Ongoing, or an abort with nothing ongoing, which transactions V2 allows to bump the
 	// epoch (after a produce whose fate is unknown).
-	c.completeLocked(t, commit, true, false, now)
+	c.endLocked(t, commit, true, now)
 	return t.producerID, t.epoch, 0
 }
 

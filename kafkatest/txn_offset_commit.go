@@ -269,7 +269,9 @@ func (c *Cluster) txnOffsetCommit(broker int32, req *wire.TxnOffsetCommitRequest
 		return all(code)
 	}
 	if !joined { // v5+, transactions V2: the coordinator adds the group itself (KIP-890)
-		c.addPartitionsLocked(t, req.ProducerID, req.ProducerEpoch, nil, now)
+		if code := c.addPartitionsLocked(t, req.ProducerID, req.ProducerEpoch, nil, now); code != 0 {
+			return all(code)
+		}
 		t.groups = append(t.groups, req.GroupID)
 	}
 	g = c.groups.getLocked(req.GroupID, true)

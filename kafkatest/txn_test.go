@@ -579,6 +579,103 @@ func TestTxnCommitAbort(t *testing.T) {
 	}
 }
 
+// TestMarkerDelay checks the window between an EndTxn's answer and its markers: the records
+// are not settled yet, and what would change the transactional id gets
+// CONCURRENT_TRANSACTIONS (the other end INVALID_TXN_STATE) until the markers are written,
+// by WriteMarkers or when the delay passes.
+func TestMarkerDelay(t *testing.T) {
+	conc, invalid := wire.ErrConcurrentTransactions.Code, wire.ErrInvalidTxnState.Code
+	t.Run("v1", func(t *testing.T) {
+		c := newTestCluster(t, SeedTopic("t", 1), TransactionsV2(false), MarkerDelay(time.Hour))
+		const id = "md1"
+		cc := dial(t, c.Addrs()[c.TransactionCoordinator(id)])
+		pid, epoch := cc.mustInitTxn(id)
+		lc := dialLeader(t, c, "t", 0)
+		if got := cc.addPartitions(3, id, pid, epoch, "t", 0); !codesAre(got, 0) {
+			t.Fatalf("add: %v", got)
+		}
+		if got := lc.produceTxn(11, id, "t", 0, makeBatch(t, txnSpec(pid, epoch, 0), values(1)...)); got.ErrorCode != 0 {
+			t.Fatalf("produce: %+v", got)
+		}
+		if got := cc.endTxn(4, id, pid, epoch, true).ErrorCode; got != 0 {
+			t.Fatalf("commit: error %d", got)
+		}
+		if recs := c.Records("t", 0); len(recs) != 1 || recs[0].Committed {
+			t.Fatalf("before the markers: %+v, want one record not committed yet", recs)
+		}
+		if got := cc.addPartitions(3, id, pid, epoch, "t", 0); !codesAre(got, conc) {
+			t.Fatalf("add while preparing: %v", got)
+		}
+		if got := cc.endTxn(4, id, pid, epoch, true).ErrorCode; got != conc {
+			t.Fatalf("commit again while preparing: error %d", got)
+		}
+		if got := cc.endTxn(4, id, pid, epoch, false).ErrorCode; got != invalid {
+			t.Fatalf("abort while preparing the commit: error %d", got)
+		}
+		if got := cc.initTxn(4, id, 60000, pid, epoch).ErrorCode; got != conc {
+			t.Fatalf("InitProducerId while preparing: error %d", got)
+		}
+		c.WriteMarkers()
+		if recs := c.CommittedRecords("t", 0); len(recs) != 1 {
+			t.Fatalf("after the markers: %d committed records", len(recs))
+		}
+		if got := cc.endTxn(4, id, pid, epoch, true).ErrorCode; got != 0 {
+			t.Fatalf("commit again after the markers: error %d", got)
+		}
+		if got := cc.addPartitions(3, id, pid, epoch, "t", 0); !codesAre(got, 0) {
+			t.Fatalf("add after the markers: %v", got)
+		}
+	})
+	t.Run("v2", func(t *testing.T) {
+		c := newTestCluster(t, SeedTopic("t", 1), MarkerDelay(time.Hour))
+		const id = "md2"
+		cc := dial(t, c.Addrs()[c.TransactionCoordinator(id)])
+		pid, epoch := cc.mustInitTxn(id)
+		lc := dialLeader(t, c, "t", 0)
+		if got := lc.produceTxn(12, id, "t", 0, makeBatch(t, txnSpec(pid, epoch, 0), values(1)...)); got.ErrorCode != 0 {
+			t.Fatalf("produce: %+v", got)
+		}
+		end := cc.endTxn(5, id, pid, epoch, true)
+		if end.ErrorCode != 0 || end.ProducerEpoch != epoch+1 {
+			t.Fatalf("commit: %+v", end)
+		}
+		if got := cc.endTxn(5, id, pid, epoch, true).ErrorCode; got != conc {
+			t.Fatalf("commit retried while preparing: error %d", got)
+		}
+		// The next transaction's produce waits for the markers: it lands after the marker
+		// (offset 1), once WriteMarkers wrote it.
+		produced := make(chan wire.ProducePartitionResponse, 1)
+		go func() {
+			produced <- lc.produceTxn(12, id, "t", 0, makeBatch(t, txnSpec(pid, epoch+1, 0), values(1)...))
+		}()
+		c.WriteMarkers()
+		if got := <-produced; got.ErrorCode != 0 || got.BaseOffset != 2 {
+			t.Fatalf("produce of the next transaction: %+v, want offset 2, after the marker", got)
+		}
+
+	})
+	t.Run("timer", func(t *testing.T) {
+		c := newTestCluster(t, SeedTopic("t", 1), TransactionsV2(false), MarkerDelay(50*time.Millisecond))
+		const id = "md3"
+		cc := dial(t, c.Addrs()[c.TransactionCoordinator(id)])
+		pid, epoch := cc.mustInitTxn(id)
+		cc.addPartitions(3, id, pid, epoch, "t", 0)
+		if got := cc.endTxn(4, id, pid, epoch, false).ErrorCode; got != 0 {
+			t.Fatalf("abort: error %d", got)
+		}
+		if got := cc.addPartitions(3, id, pid, epoch, "t", 0); !codesAre(got, conc) {
+			t.Fatalf("add right after the abort: %v", got)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for !codesAre(cc.addPartitions(3, id, pid, epoch, "t", 0), 0) {
+			if time.Now().After(deadline) {
+				t.Fatal("the markers were never written")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}
+
 // TestTxnV2 checks EndTxn v5: the epoch bumps at every end, markers fence the old epoch,
 // sequences restart, retries with the old epoch get the same answer, and an abort with
 // nothing ongoing is allowed.
