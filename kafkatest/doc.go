@@ -24,7 +24,8 @@
 // aborts their transaction, partitions join a transaction through AddPartitionsToTxn or,
 // with transactions V2 (KIP-890, on by default, see [TransactionsV2]), through a Produce
 // v12+, and EndTxn writes commit or abort markers to every partition of the transaction
-// before it answers. A transaction that outlives its timeout is aborted. [Cluster.Records]
+// before it answers, or, with a [MarkerDelay], after it, as Kafka does (meanwhile what
+// would change the transactional id gets CONCURRENT_TRANSACTIONS). A transaction that outlives its timeout is aborted. [Cluster.Records]
 // tells committed, aborted and open transactional records apart, and
 // [Cluster.CommittedRecords] returns what a read_committed consumer would see.
 //
