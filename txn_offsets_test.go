@@ -49,6 +49,42 @@ func txnProducer(t *testing.T, c *kafkatest.Cluster, id string) (*Producer, cont
 	return p, ctx
 }
 
+// Consume-transform-produce rounds back to back while the coordinator writes each round's
+// markers after answering its EndTxn (kafkatest.MarkerDelay): the next round's
+// AddOffsetsToTxn (V1) or TxnOffsetCommit (V2) meets CONCURRENT_TRANSACTIONS and is retried;
+// every round commits, and the group ends with the last round's offsets.
+func TestSendOffsetsDuringMarkerWrites(t *testing.T) {
+	for _, v2 := range []bool{true, false} {
+		t.Run(fmt.Sprintf("v2=%v", v2), func(t *testing.T) {
+			c := newCluster(t, kafkatest.SeedTopic("out", 2), kafkatest.TransactionsV2(v2), kafkatest.MarkerDelay(20*time.Millisecond))
+			p, ctx := txnProducer(t, c, "ctp")
+			group := ConsumerGroupMetadata{GroupID: "readers"}
+			var want map[string]map[int32]kafkatest.CommittedOffset
+			for round := int64(1); round <= 5; round++ {
+				if err := p.BeginTransaction(); err != nil {
+					t.Fatal(err)
+				}
+				if err := p.SendAsync(ctx, Record{Topic: "out", Value: fmt.Appendf(nil, "r%d", round)}, nil); err != nil {
+					t.Fatal(err)
+				}
+				var offsets map[string]map[int32]Offset
+				offsets, want = roundOffsets(round)
+				if err := p.SendOffsetsToTransaction(ctx, offsets, group); err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+				if err := p.CommitTransaction(ctx); err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+			}
+			c.WriteMarkers()
+			checkCommitted(t, c, "readers", want, "after the last round")
+			if got := committedValues(c, "out"); len(got) != 5 {
+				t.Fatalf("committed records %q, want one per round", got)
+			}
+		})
+	}
+}
+
 // TestSendOffsetsToTransaction runs consume-transform-produce rounds with transactions V1
 // (AddOffsetsToTxn, then TxnOffsetCommit v4) and V2 (TxnOffsetCommit v5 alone): the offsets
 // of committed rounds become the group's, those of aborted rounds never do, and a
