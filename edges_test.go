@@ -993,6 +993,78 @@ func TestRecreatedTopicRestartsSequences(t *testing.T) {
 	}
 }
 
+// A broker that has not learned of a recreation yet describes the deleted topic, with its
+// old id: the producer ignores that answer and asks again, rather than taking it, and the
+// next answer with the new id, for two more recreations. Taken, the flips back and forth
+// would restart the idle partition's sequences while the new topic's log holds them at 1:
+// the next transaction would fail with OUT_OF_ORDER_SEQUENCE_NUMBER.
+func TestStaleTopicIDIgnored(t *testing.T) {
+	c := newCluster(t, kafkatest.SeedTopic("re", 1), kafkatest.TransactionsV2(false))
+	pn := startProxies(t, c)
+	p := newProducer(t, Config{BootstrapServers: pn.addrs(), TransactionalID: "stale", MetadataMaxAge: 20 * time.Millisecond,
+		Linger: NoLinger, RetryBackoff: 5 * time.Millisecond, RetryBackoffMax: 20 * time.Millisecond})
+	ctx := ctxTimeout(t, 20*time.Second)
+	if err := p.InitTransactions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	commit := func(v string) {
+		t.Helper()
+		if err := p.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Send(ctx, Record{Topic: "re", Partition: ToPartition(0), Value: []byte(v)}).Wait(ctx); err != nil {
+			t.Fatalf("send %s: %v", v, err)
+		}
+		if err := p.CommitTransaction(ctx); err != nil {
+			t.Fatalf("commit %s: %v", v, err)
+		}
+	}
+	commit("old")
+	oldID, _ := c.TopicID("re")
+	if err := c.DeleteTopic("re"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CreateTopic("re", 1); err != nil {
+		t.Fatal(err)
+	}
+	newID, _ := c.TopicID("re")
+	v, _ := p.topics.Load("re")
+	ts := v.(*topicState)
+	waitFor(t, ctx, "the producer to see the new topic", func() bool { return *ts.id.Load() == newID })
+	commit("first") // sequence 0 of the new topic
+
+	stale := func(h wire.RequestHeader, a []byte) ([]byte, bool) {
+		corr, body, err := wire.ParseResponseHeader(a[4:], h.APIKey, h.APIVersion)
+		var m wire.MetadataResponse
+		if err != nil || m.Decode(body, h.APIVersion) != nil {
+			return a, false
+		}
+		for i := range m.Topics {
+			if m.Topics[i].TopicID == newID {
+				m.Topics[i].TopicID = oldID
+			}
+		}
+		return wire.AppendResponse(nil, corr, h.APIVersion, &m), false
+	}
+	for _, px := range pn.proxies {
+		px.setHook(onKey(wire.KeyMetadata, 1, stale))
+	}
+	before := c.RequestCount(wire.KeyMetadata)
+	waitFor(t, ctx, "5 stale Metadata answers", func() bool { return c.RequestCount(wire.KeyMetadata) >= before+5 })
+	for _, px := range pn.proxies {
+		px.setHook(nil)
+	}
+	if got := *ts.id.Load(); got != newID {
+		t.Fatalf("topic id %v after stale answers, want the new one %v", got, newID)
+	}
+	before = c.RequestCount(wire.KeyMetadata)
+	waitFor(t, ctx, "3 more Metadata answers", func() bool { return c.RequestCount(wire.KeyMetadata) >= before+3 })
+	commit("second") // sequence 1
+	if recs := c.CommittedRecords("re", 0); len(recs) != 2 {
+		t.Fatalf("the new topic holds %d committed records, want 2", len(recs))
+	}
+}
+
 // A record for a partition the cluster just added waits for the metadata that lists it
 // (a refresh is asked for at once), rather than failing.
 func TestSendToAddedPartition(t *testing.T) {

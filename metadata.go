@@ -32,6 +32,9 @@ type topicState struct {
 	// cause is why the last metadata answer did not resolve the topic (a retriable topic
 	// error, such as UNKNOWN_TOPIC_OR_PARTITION), for the error of a send that times out.
 	cause atomic.Pointer[error]
+	// pastIDs are the ids the topic had before it was recreated; owned by the metadata
+	// goroutine.
+	pastIDs map[wire.UUID]bool
 }
 
 // wanted reports whether ts's metadata is still wanted at nowMs: it was sent to within
@@ -426,10 +429,17 @@ func (m *metadata) apply(resp *wire.MetadataResponse) (unresolved bool) {
 			ts.err.Store(&e)
 			continue
 		}
+		id := t.TopicID
+		if ts.pastIDs[id] {
+			// A broker that has not learned of the recreation yet describes the topic that
+			// was deleted: taken as another recreation, it would replace the partitions and
+			// restart their sequences again. Ask again.
+			unresolved = true
+			continue
+		}
 		ts.err.Store(nil)
 		ts.cause.Store(nil)
 		ts.stale.Store(false)
-		id := t.TopicID
 		prevID := ts.id.Swap(&id)
 		if len(t.Partitions) == 0 {
 			unresolved = true
@@ -439,6 +449,12 @@ func (m *metadata) apply(resp *wire.MetadataResponse) (unresolved bool) {
 		// A new topic id is a new topic under the old name (deleted and created again): its
 		// partitions replace the old ones. Otherwise partitions are never removed.
 		recreated := old != nil && prevID != nil && *prevID != (wire.UUID{}) && id != (wire.UUID{}) && *prevID != id
+		if recreated {
+			if ts.pastIDs == nil {
+				ts.pastIDs = map[wire.UUID]bool{}
+			}
+			ts.pastIDs[*prevID] = true
+		}
 		n := len(t.Partitions)
 		if old != nil && len(*old) > n && !recreated {
 			n = len(*old)
