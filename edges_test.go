@@ -615,6 +615,38 @@ func TestConcurrentEndsWaitForTheFirst(t *testing.T) {
 	}
 }
 
+// CommitTransaction, like the Java client's, is bounded by max.block.ms even when its ctx has
+// no deadline: with the coordinator never answering EndTxn it returns ErrTimeout, and once
+// the coordinator answers again, the commit resumed by a second call succeeds.
+func TestCommitBoundedByMaxBlock(t *testing.T) {
+	c, p, ctx := txnSetup(t, false, 1, Config{MaxBlock: 300 * time.Millisecond, RequestTimeout: 200 * time.Millisecond,
+		RetryBackoff: 10 * time.Millisecond, RetryBackoffMax: 50 * time.Millisecond})
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Send(ctx, Record{Topic: "t", Value: []byte("v")}).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h := c.InjectFault(kafkatest.Fault{Key: wire.KeyEndTxn, Broker: kafkatest.AnyBroker, Swallow: true, Times: -1})
+	done := make(chan error, 1)
+	go func() { done <- p.CommitTransaction(context.Background()) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrTimeout) {
+			t.Fatalf("commit: %v, want ErrTimeout", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("CommitTransaction with a ctx without deadline never returned")
+	}
+	h.Remove()
+	if err := p.CommitTransaction(context.Background()); err != nil {
+		t.Fatalf("resumed commit: %v", err)
+	}
+	if n := len(c.CommittedRecords("t", 0)); n != 1 {
+		t.Fatalf("%d records committed, want 1", n)
+	}
+}
+
 // Close waits for a commit under way, as the Java client's close waits for its transactional
 // requests: the commit succeeds. A commit begun after Close fails with ErrClosed at once.
 func TestCloseWaitsForCommit(t *testing.T) {

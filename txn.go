@@ -187,9 +187,9 @@ func (p *Producer) BeginTransaction() error {
 
 // CommitTransaction sends every record of the transaction, then commits it. If a record
 // failed, the transaction cannot commit: the error is returned and only AbortTransaction is
-// possible. When ctx ends before the commit's outcome is known, CommitTransaction returns
-// an [ErrTimeout] and the transaction stays committing: call CommitTransaction again to
-// learn the outcome, as with the Java client. An AbortTransaction called instead aborts when
+// possible. When ctx ends or max.block.ms passes before the commit's outcome is known,
+// CommitTransaction returns an [ErrTimeout] and the transaction stays committing: call
+// CommitTransaction again to learn the outcome, as with the Java client. An AbortTransaction called instead aborts when
 // the commit had not sent EndTxn yet; otherwise it finishes the commit first and, if it
 // happened, fails with [ErrTransactionCommitted]. When an EndTxn of the commit was written
 // but its answer lost and the retry failed for good (another producer with the same
@@ -207,7 +207,7 @@ func (p *Producer) CommitTransaction(ctx context.Context) error {
 // [ErrTransactionState]; those already numbered are still sent first, so that the next
 // transaction finds no gap. When a record's sequence was lost during the transaction, the
 // abort bumps the producer epoch (KIP-360). As with CommitTransaction, an abort interrupted
-// by ctx is resumed by calling AbortTransaction again. Called while another goroutine's
+// by ctx or max.block.ms is resumed by calling AbortTransaction again. Called while another goroutine's
 // CommitTransaction or AbortTransaction is under way, it waits for that call; after a
 // commit it returns [ErrTransactionCommitted].
 func (p *Producer) AbortTransaction(ctx context.Context) error {
@@ -242,6 +242,8 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 	if p.inCompletion() {
 		return fmt.Errorf("%w: %s", ErrInCallback, op)
 	}
+	ctx, cancel := p.blockCtx(ctx) // as the Java client's commit and abort, max.block.ms
+	defer cancel()
 	for {
 		t.mu.Lock()
 		ec := t.ending
