@@ -187,17 +187,20 @@ func (p *Producer) BeginTransaction() error {
 
 // CommitTransaction sends every record of the transaction, then commits it. If a record
 // failed, the transaction cannot commit: the error is returned and only AbortTransaction is
-// possible. When ctx ends or max.block.ms passes before the commit's outcome is known,
+// possible.
+//
+// When ctx ends or max.block.ms passes before the commit's outcome is known,
 // CommitTransaction returns an [ErrTimeout] and the transaction stays committing: call
-// CommitTransaction again to learn the outcome, as with the Java client. An AbortTransaction called instead aborts when
-// the commit had not sent EndTxn yet; otherwise it finishes the commit first and, if it
-// happened, fails with [ErrTransactionCommitted]. When an EndTxn of the commit was written
-// but its answer lost and the retry failed for good (another producer with the same
-// transactional.id fenced this one meanwhile), the commit may or may not have happened and
-// it returns [ErrTransactionOutcomeUnknown]. Called while another goroutine's
-// CommitTransaction or AbortTransaction is under way, it waits for that call and returns its
-// outcome (ErrTransactionState if it aborted), without ending the transaction again.
-// From a callback or hook it fails with [ErrInCallback].
+// CommitTransaction again to learn the outcome, as with the Java client. An
+// AbortTransaction called instead aborts when the commit had not sent EndTxn yet; otherwise
+// it finishes the commit first and, if it happened, fails with [ErrTransactionCommitted].
+// When an EndTxn of the commit was written but its answer lost and the retry failed for good
+// (another producer with the same transactional.id fenced this one meanwhile), the commit
+// may or may not have happened and it returns [ErrTransactionOutcomeUnknown].
+//
+// Called while another goroutine's CommitTransaction or AbortTransaction is under way, it
+// waits for that call and returns its outcome (ErrTransactionState if it aborted), without
+// ending the transaction again. From a callback or hook it fails with [ErrInCallback].
 func (p *Producer) CommitTransaction(ctx context.Context) error {
 	return p.endTransaction(ctx, true)
 }
@@ -207,9 +210,9 @@ func (p *Producer) CommitTransaction(ctx context.Context) error {
 // [ErrTransactionState]; those already numbered are still sent first, so that the next
 // transaction finds no gap. When a record's sequence was lost during the transaction, the
 // abort bumps the producer epoch (KIP-360). As with CommitTransaction, an abort interrupted
-// by ctx or max.block.ms is resumed by calling AbortTransaction again. Called while another goroutine's
-// CommitTransaction or AbortTransaction is under way, it waits for that call; after a
-// commit it returns [ErrTransactionCommitted].
+// by ctx or max.block.ms is resumed by calling AbortTransaction again. Called while another
+// goroutine's CommitTransaction or AbortTransaction is under way, it waits for that call;
+// after a commit it returns [ErrTransactionCommitted].
 func (p *Producer) AbortTransaction(ctx context.Context) error {
 	return p.endTransaction(ctx, false)
 }
@@ -266,7 +269,8 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 		select {
 		case <-ec.done:
 		case <-ctx.Done():
-			return fmt.Errorf("%w: %s waited for the transaction's end under way in another goroutine: %w", ErrTimeout, op, ctx.Err())
+			return fmt.Errorf("%w: %s waited for the transaction's end under way in another goroutine: %w",
+				ErrTimeout, op, ctx.Err())
 		}
 		switch {
 		case errors.Is(ec.err, ErrTimeout): // its caller gave up: take over
