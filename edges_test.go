@@ -665,13 +665,14 @@ func TestCloseWaitsForCommit(t *testing.T) {
 			if err := p.Close(ctx); err != nil {
 				t.Fatalf("close: %v", err)
 			}
-			select {
-			case err := <-committed:
-				if err != nil {
-					t.Fatalf("commit: %v", err)
-				}
-			default:
-				t.Fatal("Close returned before the commit under way")
+			p.txn.mu.Lock()
+			ending := p.txn.ending
+			p.txn.mu.Unlock()
+			if ending != nil {
+				t.Fatal("Close returned before the commit under way had its outcome")
+			}
+			if err := <-committed; err != nil {
+				t.Fatalf("commit: %v", err)
 			}
 			if err := f.Wait(ctx); err != nil {
 				t.Fatal(err)
