@@ -56,6 +56,9 @@ type chaosRun struct {
 	// fenceFrom and fenceTo bound the InitTransactions of the fencing second producer,
 	// which aborts our open transaction.
 	fenceFrom, fenceTo time.Time
+	// closeAt is when the first Close was called: a send begun after it is refused with
+	// ErrClosed, as the Java client refuses one once close began.
+	closeAt time.Time
 	// reorderedByRecreate counts records found after later ones of their stream because
 	// their topic was recreated while they were in flight.
 	reorderedByRecreate int

@@ -73,6 +73,20 @@ func TestChaosOracle(t *testing.T) {
 			rec(f, 2, -1, failed)
 			return f
 		}},
+		{"ErrClosed for a send before Close began", "liveness", func() *fixture {
+			f := newRun(chaosIdempotent)
+			f.r.plan.profile = profileRetriable
+			f.r.closeAt = at(15)
+			rec(f, 1, -1, fmt.Errorf("x: %w", ErrClosed)) // sent at 10 ms
+			return f
+		}},
+		{"refused once Close began", "", func() *fixture {
+			f := newRun(chaosIdempotent)
+			f.r.plan.profile = profileRetriable
+			f.r.closeAt = at(15)
+			rec(f, 2, -1, fmt.Errorf("x: %w", ErrClosed)) // sent at 20 ms
+			return f
+		}},
 		{"acknowledged, not in the log", "acked-in-log", func() *fixture {
 			f := newRun(chaosIdempotent)
 			rec(f, 0, 0, nil)

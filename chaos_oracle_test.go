@@ -312,9 +312,15 @@ func (r *chaosRun) check() {
 
 	// Records that must succeed: after the faults, and under the profiles without failures.
 	shrank := topicShrank(topics[chaosTopicA]) || topicShrank(topics[chaosTopicB])
+	r.mu.Lock()
+	closeAt := r.closeAt
+	r.mu.Unlock()
 	for _, cr := range recs {
 		if !cr.outcomeKnown || cr.err == nil {
 			continue
+		}
+		if errors.Is(cr.err, ErrClosed) && !closeAt.IsZero() && cr.start.After(closeAt) {
+			continue // sent after Close began (from a callback or hook of the final Close)
 		}
 		defects := r.recordSignature(cr)
 		switch {

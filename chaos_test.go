@@ -704,6 +704,11 @@ func (r *chaosRun) closeProducer(who string, d time.Duration) {
 		defer cancel()
 		bound = d
 	}
+	r.mu.Lock()
+	if r.closeAt.IsZero() {
+		r.closeAt = time.Now()
+	}
+	r.mu.Unlock()
 	r.closed.Store(true)
 	r.closing.Add(1)
 	defer r.closing.Add(-1)
