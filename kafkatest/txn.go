@@ -33,6 +33,15 @@ func (t *transaction) preparing() bool {
 	return t.state == txnPrepareCommit || t.state == txnPrepareAbort
 }
 
+// preparingCode is the answer to an EndTxn while t's markers are being written: the same
+// end again (a retry) is to wait, CONCURRENT_TRANSACTIONS; the other one cannot be.
+func (t *transaction) preparingCode(commit bool) int16 {
+	if commit == (t.state == txnPrepareCommit) {
+		return wire.ErrConcurrentTransactions.Code
+	}
+	return wire.ErrInvalidTxnState.Code
+}
+
 // States of a txnOutcome.
 const (
 	outcomeOpen int32 = iota
@@ -419,27 +428,13 @@ func (t *transaction) verify(pid int64, epoch int16, p *partition) int16 {
 func (c *Cluster) endTxnLocked(t *transaction, pid int64, epoch int16, commit, v2 bool, now time.Time) (int64, int16, int16) {
 	const invalid = -1
 	repeated := (commit && t.state == txnCompleteCommit) || (!commit && t.state == txnCompleteAbort)
-	if t.preparing() {
-		// The markers of the last end are being written: the same end again (a retry) is
-		// to wait, the other one cannot be.
-		retry := pid == t.producerID && (epoch == t.epoch || v2 && int(t.epoch) == int(epoch)+1) ||
-			v2 && t.prevProducerID == pid && epoch == math.MaxInt16-1 && t.epoch == 0
-		switch {
-		case !retry:
-			if pid != t.producerID && pid != t.prevProducerID {
-				return invalid, invalid, wire.ErrInvalidProducerIDMapping.Code
-			}
-			return invalid, invalid, wire.ErrProducerFenced.Code
-		case commit == (t.state == txnPrepareCommit):
-			return invalid, invalid, wire.ErrConcurrentTransactions.Code
-		}
-		return invalid, invalid, wire.ErrInvalidTxnState.Code
-	}
 	if !v2 {
 		if code := t.check(pid, epoch); code != 0 {
 			return invalid, invalid, code
 		}
 		switch {
+		case t.preparing():
+			return invalid, invalid, t.preparingCode(commit)
 		case t.state == txnOngoing:
 			c.endLocked(t, commit, false, now)
 			return t.producerID, t.epoch, 0
@@ -452,7 +447,7 @@ func (c *Cluster) endTxnLocked(t *transaction, pid int64, epoch int16, commit, v
 	retryOnBump := int(t.epoch) == int(epoch)+1
 	retry := retryOnBump || retryOnOverflow
 	valid := epoch == t.epoch
-	if t.state == txnCompleteCommit || t.state == txnCompleteAbort {
+	if t.state == txnCompleteCommit || t.state == txnCompleteAbort || t.preparing() {
 		valid = valid || retry
 	}
 	switch {
@@ -460,6 +455,8 @@ func (c *Cluster) endTxnLocked(t *transaction, pid int64, epoch int16, commit, v
 		return invalid, invalid, wire.ErrInvalidProducerIDMapping.Code
 	case !valid:
 		return invalid, invalid, wire.ErrProducerFenced.Code
+	case t.preparing():
+		return invalid, invalid, t.preparingCode(commit)
 	case t.state == txnOngoing:
 	case repeated && retry:
 		return t.producerID, t.epoch, 0
