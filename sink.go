@@ -548,7 +548,7 @@ func (d *dialFailures) note(addr string, failed bool, backoff func(failures int)
 		d.n, d.until = map[string]int{}, map[string]time.Time{}
 	}
 	now := time.Now()
-	if now.Before(d.until[addr]) {
+	if _, ok := d.backingOffLocked(addr, now); ok {
 		return
 	}
 	if d.n[addr] < 32 {
@@ -563,10 +563,17 @@ func (d *dialFailures) backoffEnd(addr string, otherwise time.Duration) time.Tim
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	now := time.Now()
-	if t, ok := d.until[addr]; ok && now.Before(t) {
-		return t
+	if end, ok := d.backingOffLocked(addr, now); ok {
+		return end
 	}
 	return now.Add(otherwise)
+}
+
+// backingOffLocked returns when addr's reconnect backoff ends, and whether it still runs at
+// now. d.mu is held.
+func (d *dialFailures) backingOffLocked(addr string, now time.Time) (time.Time, bool) {
+	end, ok := d.until[addr]
+	return end, ok && now.Before(end)
 }
 
 // preferDialable reorders addrs, stably, so that the addresses in reconnect backoff come
@@ -583,8 +590,8 @@ func (d *dialFailures) preferDialable(addrs []string) {
 	}
 	now := time.Now()
 	key := func(a string) time.Time {
-		if t, ok := d.until[a]; ok && now.Before(t) {
-			return t
+		if end, ok := d.backingOffLocked(a, now); ok {
+			return end
 		}
 		return time.Time{}
 	}
