@@ -529,9 +529,12 @@ func (r *chaosRun) end(tx *chaosTxn, commit, short bool) {
 }
 
 // abortUntilEnded aborts tx until that works. During the chaos phase it keeps trying; once
-// the faults are gone it gives up after a few attempts and reports the producer stuck.
+// the faults are gone it gives up, and reports the producer stuck, after a few attempts and
+// endBound: each attempt is bounded by max.block.ms, as in the Java client, while a batch
+// the abort waits for may take delivery.timeout.ms to settle.
 func (r *chaosRun) abortUntilEnded(tx *chaosTxn) {
 	afterClear := 0
+	var clearedAt time.Time
 	var last error
 	for {
 		if r.closed.Load() {
@@ -539,6 +542,9 @@ func (r *chaosRun) abortUntilEnded(tx *chaosTxn) {
 		}
 		select {
 		case <-r.cleared:
+			if afterClear == 0 {
+				clearedAt = time.Now()
+			}
 			afterClear++
 		default:
 		}
@@ -546,7 +552,7 @@ func (r *chaosRun) abortUntilEnded(tx *chaosTxn) {
 			r.txnStuck.Store(true) // fenced: ending is not expected to work
 			return
 		}
-		if afterClear > 4 {
+		if afterClear > 4 && time.Since(clearedAt) > r.endBound() {
 			r.violate("next-transaction", r.signature(last), "transaction %d cannot be ended once the faults are gone: AbortTransaction keeps failing: %v", tx.k, last)
 			r.txnStuck.Store(true)
 			return
