@@ -200,7 +200,9 @@ func (p *Producer) BeginTransaction() error {
 //
 // Called while another goroutine's CommitTransaction or AbortTransaction is under way, it
 // waits for that call and returns its outcome (ErrTransactionState if it aborted), without
-// ending the transaction again. From a callback or hook it fails with [ErrInCallback].
+// ending the transaction again. Called while a SendOffsetsToTransaction is under way, it
+// waits for it first, and commits its offsets, or fails if they failed. From a callback or
+// hook it fails with [ErrInCallback].
 func (p *Producer) CommitTransaction(ctx context.Context) error {
 	return p.endTransaction(ctx, true)
 }
@@ -212,7 +214,8 @@ func (p *Producer) CommitTransaction(ctx context.Context) error {
 // abort bumps the producer epoch (KIP-360). As with CommitTransaction, an abort interrupted
 // by ctx or max.block.ms is resumed by calling AbortTransaction again. Called while another
 // goroutine's CommitTransaction or AbortTransaction is under way, it waits for that call;
-// after a commit it returns [ErrTransactionCommitted].
+// after a commit it returns [ErrTransactionCommitted]. It also waits for a
+// SendOffsetsToTransaction under way, whose offsets it then aborts.
 func (p *Producer) AbortTransaction(ctx context.Context) error {
 	return p.endTransaction(ctx, false)
 }
@@ -292,10 +295,18 @@ func (p *Producer) driveEnd(ctx context.Context, commit bool) error {
 		op, ending = "CommitTransaction", txnCommitting
 	}
 	t.mu.Lock()
+	// Offsets under way join the transaction first (Java queues EndTxn behind them): a
+	// commit commits them, or finds the transaction abortable if they failed.
+	for idle := t.offsetsIdleLocked(); idle != nil; idle = t.offsetsIdleLocked() {
+		t.mu.Unlock()
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %s waited for SendOffsetsToTransaction: %w", ErrTimeout, op, ctx.Err())
+		}
+		t.mu.Lock()
+	}
 	switch {
-	case t.offsetsBusyLocked():
-		defer t.mu.Unlock()
-		return t.stateErrLocked(op + " during SendOffsetsToTransaction")
 	case t.state == ending: // resuming an interrupted end
 	case t.state == txnInTransaction, t.state == txnAbortable && !commit:
 		t.state, t.endSent, t.endTried = ending, false, false
@@ -365,7 +376,6 @@ func (p *Producer) driveEnd(ctx context.Context, commit bool) error {
 			t.mu.Lock()
 			if t.state == ending {
 				t.state, t.err = txnAbortable, err
-				t.open.Store(false)
 				t.open.Store(false)
 			}
 			t.mu.Unlock()

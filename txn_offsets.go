@@ -48,11 +48,12 @@ type ConsumerGroupMetadata struct {
 	GroupInstanceID string
 }
 
-// txnOffsets is the state of SendOffsetsToTransaction within [transactions]: busy and joined
-// are guarded by transactions.mu, the group coordinator connection by mu.
+// txnOffsets is the state of SendOffsetsToTransaction within [transactions]: busy, idle and
+// joined are guarded by transactions.mu, the group coordinator connection by mu.
 type txnOffsets struct {
-	busy   int  // SendOffsetsToTransaction calls under way
-	joined bool // the ongoing transaction holds offsets: EndTxn must be sent to end it
+	busy   int           // SendOffsetsToTransaction calls under way
+	idle   chan struct{} // closed when busy drops to 0; a new one when it rises from 0
+	joined bool          // the ongoing transaction holds offsets: EndTxn must be sent to end it
 
 	mu    sync.Mutex // one group coordinator request at a time; guards group and coord
 	group string
@@ -61,9 +62,30 @@ type txnOffsets struct {
 	live atomic.Pointer[conn.Conn]
 }
 
-// offsetsBusyLocked reports whether a SendOffsetsToTransaction is under way, during which the
-// transaction cannot end. t.mu is held.
-func (t *transactions) offsetsBusyLocked() bool { return t.offsets.busy > 0 }
+// offsetsIdleLocked returns nil when no SendOffsetsToTransaction is under way, or else a
+// channel closed once none is: an end waits for it before it sends EndTxn. t.mu is held.
+func (t *transactions) offsetsIdleLocked() <-chan struct{} {
+	if t.offsets.busy == 0 {
+		return nil
+	}
+	return t.offsets.idle
+}
+
+// offsetsBeginLocked and offsetsDoneLocked count a SendOffsetsToTransaction call under way.
+// t.mu is held.
+func (t *transactions) offsetsBeginLocked() {
+	if t.offsets.busy == 0 {
+		t.offsets.idle = make(chan struct{})
+	}
+	t.offsets.busy++
+}
+
+func (t *transactions) offsetsDoneLocked() {
+	t.offsets.busy--
+	if t.offsets.busy == 0 {
+		close(t.offsets.idle)
+	}
+}
 
 // offsetsJoinedLocked reports whether offsets joined the ongoing transaction, which then
 // needs an EndTxn even without records. t.mu is held.
@@ -99,9 +121,10 @@ func (t *transactions) closeOffsets() {
 // TxnOffsetCommit to the group's coordinator; with transactions V2 (KIP-890) the
 // TxnOffsetCommit (v5+) alone adds the group to the transaction.
 //
-// It must be called within a transaction (ErrTransactionState otherwise, with nothing sent),
-// and must return before CommitTransaction or AbortTransaction is called: they fail with
-// ErrTransactionState while it runs. An empty group id, an empty topic name, a negative
+// It must be called within a transaction (ErrTransactionState otherwise, with nothing sent).
+// A CommitTransaction or AbortTransaction called from another goroutine while it runs waits
+// for it to return before it ends the transaction, as the Java client sends EndTxn after the
+// offsets: a commit then commits them, or fails if they failed. An empty group id, an empty topic name, a negative
 // partition or offset is an error, and after Close it is ErrClosed, with nothing sent; empty
 // offsets send nothing. Any other error makes the transaction abortable, as a failed send
 // does, or fatal for fencing and authorization errors: a consumer whose generation or member
@@ -123,11 +146,11 @@ func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[str
 		defer t.mu.Unlock()
 		return t.stateErrLocked("SendOffsetsToTransaction")
 	}
-	t.offsets.busy++
+	t.offsetsBeginLocked()
 	t.mu.Unlock()
-	defer func() {
+	defer func() { // after a failure made the transaction abortable: an end waiting sees it
 		t.mu.Lock()
-		t.offsets.busy--
+		t.offsetsDoneLocked()
 		t.mu.Unlock()
 	}()
 	if len(offsets) == 0 {

@@ -381,38 +381,100 @@ func TestSendOffsetsGroupMetadata(t *testing.T) {
 	}
 }
 
-// TestSendOffsetsBlocksEnd checks that the transaction cannot end while
-// SendOffsetsToTransaction runs, and can once it returned.
-func TestSendOffsetsBlocksEnd(t *testing.T) {
-	c := newCluster(t, kafkatest.SeedTopic("out", 1))
-	p, ctx := txnProducer(t, c, "busy")
-	h := c.InjectFault(kafkatest.Fault{Key: wire.KeyTxnOffsetCommit, Broker: kafkatest.AnyBroker, ErrorCode: wire.ErrCoordinatorLoadInProgress.Code, Times: -1})
-	if err := p.BeginTransaction(); err != nil {
-		t.Fatal(err)
+// TestEndWaitsForSendOffsets checks that a CommitTransaction or AbortTransaction called
+// while SendOffsetsToTransaction runs waits for it, sends no EndTxn before it returned, and
+// then ends the transaction with its offsets (Java queues EndTxn behind the offsets): a
+// commit commits them, an abort drops them, a commit after offsets that failed fails with
+// their error, and an end whose ctx ends while it waits leaves the transaction open.
+func TestEndWaitsForSendOffsets(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		commit bool
+		fail   *wire.Error // the TxnOffsetCommit's final answer, nil for success
+	}{
+		{name: "commit", commit: true},
+		{name: "abort"},
+		{name: "commit after failed offsets", commit: true, fail: wire.ErrIllegalGeneration},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCluster(t, kafkatest.SeedTopic("out", 1))
+			p, ctx := txnProducer(t, c, "busy")
+			h := c.InjectFault(kafkatest.Fault{Key: wire.KeyTxnOffsetCommit, Broker: kafkatest.AnyBroker, ErrorCode: wire.ErrCoordinatorLoadInProgress.Code, Times: -1})
+			if err := p.BeginTransaction(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Send(ctx, Record{Topic: "out", Value: []byte("v")}).Get(ctx); err != nil {
+				t.Fatal(err)
+			}
+			offsets, want := roundOffsets(1)
+			sent := make(chan error, 1)
+			go func() { sent <- p.SendOffsetsToTransaction(ctx, offsets, ConsumerGroupMetadata{GroupID: "g"}) }()
+			for c.RequestCount(wire.KeyTxnOffsetCommit) == 0 {
+				time.Sleep(time.Millisecond)
+			}
+
+			// An end whose ctx ends while it waits changes nothing.
+			short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+			err := p.CommitTransaction(short)
+			cancel()
+			if !errors.Is(err, ErrTimeout) {
+				t.Fatalf("commit with a short ctx during SendOffsetsToTransaction: %v, want ErrTimeout", err)
+			}
+
+			ended := make(chan error, 1)
+			end := p.AbortTransaction
+			if tc.commit {
+				end = p.CommitTransaction
+			}
+			go func() { ended <- end(ctx) }()
+			before := c.RequestCount(wire.KeyTxnOffsetCommit)
+			for c.RequestCount(wire.KeyTxnOffsetCommit) < before+3 { // the offsets are still retried
+				select {
+				case err := <-ended:
+					t.Fatalf("the end returned during SendOffsetsToTransaction: %v", err)
+				case <-time.After(time.Millisecond):
+				}
+			}
+			if n := c.RequestCount(wire.KeyEndTxn); n != 0 {
+				t.Fatalf("%d EndTxn requests during SendOffsetsToTransaction", n)
+			}
+			if tc.fail != nil {
+				c.InjectFault(kafkatest.Fault{Key: wire.KeyTxnOffsetCommit, Broker: kafkatest.AnyBroker, ErrorCode: tc.fail.Code, Times: 1})
+			}
+			h.Remove()
+			if err := <-sent; !errors.Is(err, errOrNil(tc.fail)) {
+				t.Fatalf("SendOffsetsToTransaction: %v, want %v", err, tc.fail)
+			}
+			err = <-ended
+			switch {
+			case tc.fail != nil:
+				if !errors.Is(err, ErrTransactionState) || !errors.Is(err, tc.fail) {
+					t.Fatalf("commit after failed offsets: %v", err)
+				}
+				if err := p.AbortTransaction(ctx); err != nil {
+					t.Fatal(err)
+				}
+				checkCommitted(t, c, "g", nil, "failed offsets")
+			case err != nil:
+				t.Fatal(err)
+			case tc.commit:
+				checkCommitted(t, c, "g", want, "committed")
+			default:
+				checkCommitted(t, c, "g", nil, "aborted")
+			}
+			if n := c.RequestCount(wire.KeyEndTxn); n != 1 {
+				t.Fatalf("%d EndTxn requests, want 1", n)
+			}
+		})
 	}
-	offsets, want := roundOffsets(1)
-	done := make(chan error, 1)
-	go func() { done <- p.SendOffsetsToTransaction(ctx, offsets, ConsumerGroupMetadata{GroupID: "g"}) }()
-	for c.RequestCount(wire.KeyTxnOffsetCommit) == 0 {
-		select {
-		case err := <-done:
-			t.Fatalf("SendOffsetsToTransaction returned early: %v", err)
-		case <-time.After(time.Millisecond):
-		}
+}
+
+// errOrNil returns e as an error, nil when e is nil.
+func errOrNil(e *wire.Error) error {
+	if e == nil {
+		return nil
 	}
-	for _, end := range []func(context.Context) error{p.CommitTransaction, p.AbortTransaction} {
-		if err := end(ctx); !errors.Is(err, ErrTransactionState) {
-			t.Fatalf("ending during SendOffsetsToTransaction: %v", err)
-		}
-	}
-	h.Remove()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if err := p.CommitTransaction(ctx); err != nil {
-		t.Fatal(err)
-	}
-	checkCommitted(t, c, "g", want, "committed")
+	return e
 }
 
 // TestSendOffsetsTimeout checks that SendOffsetsToTransaction gives up when ctx ends while
