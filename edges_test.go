@@ -1178,3 +1178,65 @@ func TestAdaptivePartitioningAvoidsSlowLeader(t *testing.T) {
 		t.Fatalf("adaptive partitioning gave the slow partition %.3f of the records, uniform %.3f", adaptive, uniform)
 	}
 }
+
+// A coordinator request waits for no broker longer than its caller's ctx: not for a dial
+// to a coordinator that accepts and never answers (bounded by the connection setup timeout,
+// 20 s here), nor for another request holding the coordinator connection meanwhile. Before,
+// the dials ran under the producer's own ctx and the wait for the other request had no ctx.
+func TestCoordinatorCallsEndWithCtx(t *testing.T) {
+	const stall = 20 * time.Second // connection setup and request timeouts
+	setup := func(t *testing.T) (*kafkatest.Cluster, *Producer, context.Context) {
+		c, p, ctx := txnSetup(t, false, 2, Config{SetupTimeout: stall, SetupTimeoutMax: stall, RequestTimeout: stall})
+		if err := p.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Send(ctx, Record{Topic: "t", Partition: ToPartition(0), Value: []byte("v")}).Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// The coordinator moves to a broker whose connections hang before ApiVersions is answered.
+		to := (c.TransactionCoordinator("edge") + 1) % 3
+		c.InjectFault(kafkatest.Fault{Key: wire.KeyApiVersions, Broker: to, Swallow: true, Times: -1})
+		if err := c.MoveTransactionCoordinator("edge", to); err != nil {
+			t.Fatal(err)
+		}
+		return c, p, ctx
+	}
+	// returnsSoon fails unless call returns, with an error wrapping want, long before the
+	// stall ends.
+	returnsSoon := func(t *testing.T, what string, want error, call func() error) {
+		t.Helper()
+		done := make(chan error, 1)
+		go func() { done <- call() }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, want) {
+				t.Fatalf("%s: %v, want %v", what, err, want)
+			}
+		case <-time.After(stall / 2):
+			t.Fatalf("%s waited for the coordinator's stalled connection", what)
+		}
+	}
+
+	t.Run("dial", func(t *testing.T) {
+		_, p, ctx := setup(t)
+		short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		defer cancel()
+		returnsSoon(t, "CommitTransaction", ErrTimeout, func() error { return p.CommitTransaction(short) })
+	})
+	t.Run("another request", func(t *testing.T) {
+		c, p, ctx := setup(t)
+		// A record to a partition not in the transaction yet: AddPartitionsToTxn looks for the
+		// coordinator, and hangs in the dial.
+		dials := c.RequestCount(wire.KeyFindCoordinator)
+		if err := p.SendAsync(ctx, Record{Topic: "t", Partition: ToPartition(1), Value: []byte("w")}, nil); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, ctx, "the FindCoordinator of AddPartitionsToTxn", func() bool { return c.RequestCount(wire.KeyFindCoordinator) > dials })
+		short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		defer cancel()
+		offsets := map[string]map[int32]Offset{"in": {0: {Offset: 1}}}
+		returnsSoon(t, "SendOffsetsToTransaction", context.DeadlineExceeded, func() error {
+			return p.SendOffsetsToTransaction(short, offsets, ConsumerGroupMetadata{GroupID: "g"})
+		})
+	})
+}

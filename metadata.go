@@ -242,7 +242,7 @@ func (m *metadata) dialCandidate(tried map[string]bool, errs *[]error) (connecte
 			continue
 		}
 		tried[addr] = true
-		c, attempted, err := m.p.connectBroker(m.nodeOf(addr), addr)
+		c, attempted, err := m.p.connectBroker(m.p.ctx, m.nodeOf(addr), addr)
 		m.dialed = m.dialed || attempted
 		if err != nil {
 			if !attempted {

@@ -105,7 +105,7 @@ func (s *sink) ensureConn() (*conn.Conn, error) {
 		p.logWarn("connection to broker lost", "node", s.node, "addr", addr, "error", err)
 		p.hookEvent(hookEvent{kind: evBrokerDisconnect, node: s.node, addr: addr, err: err})
 	}
-	c, attempted, err := p.connectBroker(s.node, addr)
+	c, attempted, err := p.connectBroker(p.ctx, s.node, addr)
 	if err != nil {
 		if attempted {
 			p.meta.requestRefresh()
@@ -121,14 +121,18 @@ func (s *sink) ensureConn() (*conn.Conn, error) {
 // per real attempt. A dial the authentication backoff refuses here (authBackoff) was no
 // attempt: it returns the authentication error with attempted false, and nothing is counted
 // or logged. A failed attempt is logged at warn level when it is the first in a row to that
-// address (or says something new), at debug level while it repeats.
-func (p *Producer) connectBroker(node int32, addr string) (c *conn.Conn, attempted bool, err error) {
+// address (or says something new), at debug level while it repeats. The dial ends with ctx
+// or the producer; one that ctx ended says nothing of the broker, and is only returned.
+func (p *Producer) connectBroker(ctx context.Context, node int32, addr string) (c *conn.Conn, attempted bool, err error) {
 	if err := p.authBackoff(); err != nil {
 		return nil, false, err
 	}
 	start := time.Now()
-	c, err = p.dialNow(addr)
+	c, err = p.dialNow(ctx, addr)
 	p.hookEvent(hookEvent{kind: evBrokerConnect, node: node, addr: addr, d: time.Since(start), err: err})
+	if err != nil && ctx.Err() != nil && p.ctx.Err() == nil {
+		return nil, true, err
+	}
 	if err != nil {
 		p.stats.connErrors.Add(1)
 		if p.dialFails.firstOrNew(addr, err) {
@@ -600,14 +604,21 @@ func (d *dialFailures) preferDialable(addrs []string) {
 
 // dialNow opens a connection to addr with the producer's settings (connOptions), within the
 // connection setup timeout (setupTimeout), not request.timeout.ms: a broker that accepts
-// and never answers must not hold a sink or the metadata goroutine that long. It is the
-// connection attempt of connectBroker, which checks the authentication backoff first.
-func (p *Producer) dialNow(addr string) (*conn.Conn, error) {
+// and never answers must not hold a sink or the metadata goroutine that long. It gives up
+// when parent ends, or the producer stops. It is the connection attempt of connectBroker,
+// which checks the authentication backoff first.
+func (p *Producer) dialNow(parent context.Context, addr string) (*conn.Conn, error) {
 	timeout := p.setupTimeout(p.dialFails.get(addr))
-	ctx, cancel := context.WithTimeout(p.ctx, timeout)
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
+	defer context.AfterFunc(p.ctx, cancel)()
 	c, err := conn.Dial(ctx, addr, p.connOptions())
-	if err != nil && ctx.Err() == context.DeadlineExceeded {
+	switch {
+	case err == nil:
+	case parent.Err() != nil && p.ctx.Err() == nil:
+		// The caller gave up: no verdict on the broker, no backoff.
+		return nil, fmt.Errorf("connecting to %s: %w: %w", addr, parent.Err(), err)
+	case ctx.Err() == context.DeadlineExceeded:
 		err = fmt.Errorf("connection setup to %s timed out after %v (socket.connection.setup.timeout.ms): %w", addr, timeout.Round(time.Millisecond), err)
 	}
 	p.dialFails.note(addr, err != nil, p.reconnectBackoff)

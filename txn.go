@@ -67,11 +67,13 @@ type transactions struct {
 	// call at a time drives an end; calls made meanwhile wait for its outcome.
 	ending *endCall
 
-	callMu sync.Mutex // one coordinator request at a time
+	// callSem holds one coordinator request at a time (a semaphore, so that a caller waiting
+	// for another's request can give up with its ctx).
+	callSem chan struct{}
 }
 
 func newTransactions(p *Producer) *transactions {
-	t := &transactions{p: p, id: p.cfg.TransactionalID, pending: map[*partition]bool{}}
+	t := &transactions{p: p, id: p.cfg.TransactionalID, pending: map[*partition]bool{}, callSem: make(chan struct{}, 1)}
 	t.sendDone = sync.NewCond(&t.mu)
 	return t
 }
@@ -693,8 +695,10 @@ func (t *transactions) dropCoordinatorOn(err error) {
 // call sends req to the coordinator, finding it first if needed; maxVersion caps the
 // version (-1: none).
 func (t *transactions) call(ctx context.Context, req wire.Request, resp wire.Response, maxVersion int16) error {
-	t.callMu.Lock()
-	defer t.callMu.Unlock()
+	if err := t.lockCalls(ctx); err != nil {
+		return err
+	}
+	defer t.unlockCalls()
 	c, err := t.coordinator(ctx)
 	if err != nil {
 		return err
@@ -717,8 +721,22 @@ func (t *transactions) call(ctx context.Context, req wire.Request, resp wire.Res
 	return nil
 }
 
+// lockCalls waits for the coordinator requests under way, or until ctx ends; unlockCalls
+// lets the next one go.
+func (t *transactions) lockCalls(ctx context.Context) error {
+	select {
+	case t.callSem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w while another request to the transaction coordinator was under way", ctx.Err())
+	}
+}
+
+func (t *transactions) unlockCalls() { <-t.callSem }
+
 // coordinator returns a connection to the transaction coordinator, finding it with
-// FindCoordinator (key type transaction) through any broker. t.callMu is held.
+// FindCoordinator (key type transaction) through any broker; its dials end with ctx.
+// lockCalls is held.
 func (t *transactions) coordinator(ctx context.Context) (*conn.Conn, error) {
 	t.mu.Lock()
 	c := t.coord
@@ -728,7 +746,7 @@ func (t *transactions) coordinator(ctx context.Context) (*conn.Conn, error) {
 	}
 	var lastErr error
 	for _, b := range t.p.brokerList() {
-		bc, _, err := t.p.connectBroker(b.node, b.addr)
+		bc, _, err := t.p.connectBroker(ctx, b.node, b.addr)
 		if err != nil {
 			lastErr = err
 			continue
@@ -749,7 +767,7 @@ func (t *transactions) coordinator(ctx context.Context) (*conn.Conn, error) {
 		if err := wire.ErrorForCode(code); err != nil {
 			return nil, fmt.Errorf("FindCoordinator: %w", err)
 		}
-		cc, _, err := t.p.connectBroker(node, net.JoinHostPort(host, strconv.Itoa(int(port))))
+		cc, _, err := t.p.connectBroker(ctx, node, net.JoinHostPort(host, strconv.Itoa(int(port))))
 		if err != nil {
 			return nil, fmt.Errorf("%w: node %d: %w", errNoCoordinator, node, err)
 		}

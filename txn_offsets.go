@@ -222,9 +222,12 @@ func (t *transactions) offsetsCoordinator(ctx context.Context) (*conn.Conn, erro
 		if err := t.offsetsStateErr(); err != nil {
 			return nil, err
 		}
-		t.callMu.Lock()
-		c, err := t.coordinator(ctx)
-		t.callMu.Unlock()
+		err := t.lockCalls(ctx)
+		var c *conn.Conn
+		if err == nil {
+			c, err = t.coordinator(ctx)
+			t.unlockCalls()
+		}
 		if err == nil {
 			return c, nil
 		}
@@ -430,7 +433,7 @@ func (t *transactions) groupCoordinator(ctx context.Context, group string) (*con
 	if err := wire.ErrorForCode(code); err != nil {
 		return nil, fmt.Errorf("FindCoordinator(group %q): %w", group, err)
 	}
-	c, _, err := t.p.connectBroker(node, net.JoinHostPort(host, strconv.Itoa(int(port))))
+	c, _, err := t.p.connectBroker(ctx, node, net.JoinHostPort(host, strconv.Itoa(int(port))))
 	if err != nil {
 		return nil, fmt.Errorf("%w: group %q, node %d: %w", errNoCoordinator, group, node, err)
 	}
