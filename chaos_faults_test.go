@@ -60,7 +60,7 @@ func (r *chaosRun) chaos() {
 	rng := chaosRNG(r.plan.seed, rngChaos)
 	var undos []chaosUndo
 	var handles []*kafkatest.FaultHandle
-	st := &chaosState{stopped: -1}
+	st := &chaosState{stopped: -1, offsetsRNG: chaosRNG(r.plan.seed, rngOffsetsFaults)}
 	runUndos := func(all bool) {
 		sort.SliceStable(undos, func(i, j int) bool { return undos[i].at.Before(undos[j].at) })
 		n := 0
@@ -116,6 +116,7 @@ type chaosState struct {
 	stops      int
 	stalls     int
 	recreating map[string]bool
+	offsetsRNG *rand.Rand // which coordinator faults hit the offsets requests
 }
 
 // fault draws one action and takes it. It makes the same draws whatever the action finds
@@ -197,6 +198,17 @@ func (r *chaosRun) fault(rng *rand.Rand, st *chaosState) (*kafkatest.FaultHandle
 		f.Key = coordinatorKeys[pick%len(coordinatorKeys)]
 		if !pl.mode.txn() {
 			f.Key = wire.KeyInitProducerID
+		}
+		if pl.mode.txn() && pl.offsets > 0 {
+			// The offsets requests too, drawn apart so that the other draws stay as they were.
+			switch st.offsetsRNG.IntN(4) {
+			case 0:
+				f.Key = wire.KeyTxnOffsetCommit
+			case 1:
+				if pl.mode == chaosTxnV1 {
+					f.Key = wire.KeyAddOffsetsToTxn
+				}
+			}
 		}
 		f.Topic, f.Partition = "", kafkatest.AnyPartition
 		f.AppendAnyway = appendAnyway && f.Key != wire.KeyFindCoordinator
@@ -413,6 +425,8 @@ func weighted(rng *rand.Rand, w []int) int {
 // the faults are gone, ends the open one and runs one that must commit.
 func (r *chaosRun) txnDriver() {
 	rng := chaosRNG(r.plan.seed, rngDriver)
+	orng := chaosRNG(r.plan.seed, rngOffsetsDriver)
+	defer r.joinAllOffsets() // a transaction left open at Close may still be sending its offsets
 	var cur *chaosTxn
 	for {
 		stop := false
@@ -432,6 +446,13 @@ func (r *chaosRun) txnDriver() {
 		if cur == nil {
 			break
 		}
+		// Offsets at a random time of the transaction, or (at >= length) as it ends.
+		offsets := orng.IntN(100) < r.plan.offsets
+		at := time.Duration(orng.Int64N(int64(length)*5/4 + 1))
+		lead := time.Duration(orng.IntN(3000)) * time.Microsecond // of a call made as it ends
+		if offsets && at < length {
+			r.sendOffsets(cur, at, false)
+		}
 		r.gate.set(true)
 		timer := time.NewTimer(length)
 		select {
@@ -443,6 +464,10 @@ func (r *chaosRun) txnDriver() {
 		r.gate.set(false)
 		if stop {
 			break // ended below, once the faults are gone
+		}
+		if offsets && at >= length {
+			r.sendOffsets(cur, 0, true)
+			time.Sleep(lead) // the end comes first, or finds the offsets under way
 		}
 		r.end(cur, commit, short)
 		if !cur.ended {
@@ -463,7 +488,65 @@ func (r *chaosRun) txnDriver() {
 		return
 	}
 	r.healthRecords("health", chaosTopicS, 12)
+	if r.plan.offsets > 0 {
+		r.sendOffsets(tx, 0, true)
+	}
 	r.end(tx, true, false)
+}
+
+// chaosGroup is the consumer group whose offsets transactions commit.
+const chaosGroup = "chaos-readers"
+
+// chaosOffsets are the offsets transaction k commits: two partitions, each offset naming
+// the transaction (chaosOffsetBase).
+func chaosOffsets(k int) map[string]map[int32]Offset {
+	return map[string]map[int32]Offset{chaosTopicS: {0: {Offset: chaosOffsetBase(0) + int64(k)}, 1: {Offset: chaosOffsetBase(1) + int64(k)}}}
+}
+
+func chaosOffsetBase(partition int32) int64 { return 1000 * (int64(partition) + 1) }
+
+// sendOffsets calls SendOffsetsToTransaction for tx after at, from a goroutine of its own;
+// racing says it was started as the transaction ends, so that the end may come first.
+// end waits for the call to return, so that it cannot join the next transaction.
+func (r *chaosRun) sendOffsets(tx *chaosTxn, at time.Duration, racing bool) {
+	done := make(chan struct{})
+	r.mu.Lock()
+	tx.offsetsDone, tx.offsetsRacing = done, racing
+	r.mu.Unlock()
+	go func() {
+		defer close(done)
+		time.Sleep(at)
+		r.mu.Lock()
+		tx.offsetsCall = time.Now()
+		r.mu.Unlock()
+		what := fmt.Sprintf("SendOffsetsToTransaction of txn %d", tx.k)
+		err := r.bounded("offsets", what, r.plan.cfg.MaxBlock, nil, func() error {
+			return r.p.SendOffsetsToTransaction(context.Background(), chaosOffsets(tx.k), ConsumerGroupMetadata{GroupID: chaosGroup})
+		})
+		r.mu.Lock()
+		tx.offsetsReturn, tx.offsetsErr = time.Now(), err
+		r.mu.Unlock()
+		r.tracef("txn %d: SendOffsetsToTransaction: %v", tx.k, err)
+	}()
+}
+
+// joinOffsets waits for tx's SendOffsetsToTransaction, if it made one.
+func (r *chaosRun) joinOffsets(tx *chaosTxn) {
+	r.mu.Lock()
+	done := tx.offsetsDone
+	r.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+}
+
+func (r *chaosRun) joinAllOffsets() {
+	r.mu.Lock()
+	txns := append([]*chaosTxn(nil), r.txns...)
+	r.mu.Unlock()
+	for _, tx := range txns {
+		r.joinOffsets(tx)
+	}
 }
 
 // endBound is how long a commit or abort may take: a flush, then EndTxn (and maybe an
@@ -499,8 +582,10 @@ func (r *chaosRun) begin(health bool) *chaosTxn {
 	return tx
 }
 
-// end commits or aborts tx; when that fails, it aborts until an abort works.
+// end commits or aborts tx; when that fails, it aborts until an abort works. It returns once
+// tx's SendOffsetsToTransaction did too.
 func (r *chaosRun) end(tx *chaosTxn, commit, short bool) {
+	defer r.joinOffsets(tx)
 	op, fn := "AbortTransaction", r.p.AbortTransaction
 	if commit {
 		op, fn = "CommitTransaction", r.p.CommitTransaction

@@ -53,6 +53,8 @@ type chaosRun struct {
 	batchFail int64 // and with one
 	gated     map[string]int
 	stats     Stats // after the final Close
+	// groupOffsets are chaosGroup's committed offsets after the final Close.
+	groupOffsets map[string]map[int32]kafkatest.CommittedOffset
 	// fenceFrom and fenceTo bound the InitTransactions of the fencing second producer,
 	// which aborts our open transaction.
 	fenceFrom, fenceTo time.Time
@@ -172,6 +174,11 @@ type chaosTxn struct {
 	abortErrs              []error   // AbortTransaction calls that failed
 	ended                  bool      // a commit or an abort succeeded
 	health                 bool      // the transaction run after the faults are gone
+	// SendOffsetsToTransaction, when the transaction sent offsets (chaosOffsets(k)).
+	offsetsCall, offsetsReturn time.Time     // zero when it made no call
+	offsetsErr                 error         // what the call returned
+	offsetsDone                chan struct{} // closed once the call returned; nil without one
+	offsetsRacing              bool          // the call was started as the transaction ended
 }
 
 // chaosViolation is a broken invariant.

@@ -61,6 +61,31 @@ func TestChaosOracle(t *testing.T) {
 		return invs
 	}
 	failed := errors.New("failed")
+	// offsetsRun has three transactions: 0 and 1 committed, 2 aborted; all but 1 sent
+	// offsets, 1 only if sent1. The group holds partition 0's offset of transaction p0 and
+	// partition 1's of p1 (-1: none).
+	offsetsRun := func(p0, p1 int, sent1 bool) *fixture {
+		f := newRun(chaosTxnV2)
+		for k := range 3 {
+			tx := &chaosTxn{k: k, beginCall: at(100 * k), beginReturn: at(100*k + 1), endCall: at(100*k + 50), endReturn: at(100*k + 51),
+				commit: k < 2, committed: k < 2, ended: true}
+			if k != 1 || sent1 {
+				tx.offsetsCall, tx.offsetsReturn = at(100*k+10), at(100*k+20)
+			}
+			f.r.txns = append(f.r.txns, tx)
+		}
+		f.r.groupOffsets = map[string]map[int32]kafkatest.CommittedOffset{}
+		for pa, k := range []int{p0, p1} {
+			if k < 0 {
+				continue
+			}
+			if f.r.groupOffsets[chaosTopicS] == nil {
+				f.r.groupOffsets[chaosTopicS] = map[int32]kafkatest.CommittedOffset{}
+			}
+			f.r.groupOffsets[chaosTopicS][int32(pa)] = kafkatest.CommittedOffset{Offset: chaosOffsetBase(int32(pa)) + int64(k)}
+		}
+		return f
+	}
 	cases := []struct {
 		name string
 		want string // the invariant broken; "" for a run that breaks none
@@ -192,6 +217,29 @@ func TestChaosOracle(t *testing.T) {
 				{beginCall: at(0), beginReturn: at(1), endCall: at(100), endReturn: at(101), windowEnd: at(200), commit: true, committed: true, ended: true},
 				{beginCall: at(200), beginReturn: at(201), endCall: at(299), endReturn: at(301), commit: true, committed: true, ended: true},
 			}
+			return f
+		}},
+		{"offsets of the last transaction that committed them", "", func() *fixture {
+			return offsetsRun(1, 1, true)
+		}},
+		{"offsets of the last transaction that sent them", "", func() *fixture {
+			return offsetsRun(0, 0, false)
+		}},
+		{"offsets of an aborted transaction", "txn-offsets", func() *fixture {
+			return offsetsRun(2, 2, true)
+		}},
+		{"offsets of committed transactions lost", "txn-offsets", func() *fixture {
+			return offsetsRun(-1, -1, true)
+		}},
+		{"offsets overwritten by an earlier transaction", "txn-offsets", func() *fixture {
+			return offsetsRun(0, 0, true)
+		}},
+		{"offsets of two transactions", "txn-offsets", func() *fixture {
+			return offsetsRun(0, 1, true)
+		}},
+		{"offsets whose SendOffsetsToTransaction failed", "txn-offsets", func() *fixture {
+			f := offsetsRun(0, 0, false)
+			f.r.txns[0].offsetsErr = failed
 			return f
 		}},
 	}

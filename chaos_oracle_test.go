@@ -33,7 +33,9 @@ import (
 //	txn-*            transactions: a committed transaction holds every record of it reported
 //	                 sent and none reported failed; a commit after a failure in its
 //	                 transaction fails; a commit reported failed did not happen; a record
-//	                 belongs to a transaction that was open during its Send (defect 5)
+//	                 belongs to a transaction that was open during its Send (defect 5);
+//	                 the consumer group holds the offsets of the last transaction that
+//	                 committed with them, never those of one that aborted (txn-offsets)
 //	next-transaction after any fault the producer can end its transaction and run the next
 //	recovery         once the faults are gone, new records and a new transaction succeed
 //	liveness         under the retriable and unreachable profiles nothing fails
@@ -44,6 +46,7 @@ import (
 // Close, when every outcome must be known.
 func (r *chaosRun) collect() {
 	r.stats = r.p.Stats()
+	r.groupOffsets = r.c.CommittedOffsets(chaosGroup)
 	r.mu.Lock()
 	recs := append([]*chaosRecord(nil), r.recs...)
 	r.mu.Unlock()
@@ -341,8 +344,65 @@ func (r *chaosRun) check() {
 
 	if r.plan.mode.txn() {
 		r.checkTxns(recs, txns)
+		r.checkOffsets(txns)
 	}
 	_ = cfg
+}
+
+// checkOffsets checks the consumer offsets the transactions committed: the group holds those
+// of the last transaction that committed with its offsets, both partitions from the one
+// transaction, and never the offsets of one that aborted or whose SendOffsetsToTransaction
+// failed. Under the retriable and unreachable profiles SendOffsetsToTransaction succeeds,
+// unless the transaction's end came first (ErrTransactionState; a failed transaction shows
+// in its commit) or the producer was closed.
+func (r *chaosRun) checkOffsets(txns []*chaosTxn) {
+	got := r.groupOffsets
+	parts := got[chaosTopicS]
+	if len(got) > 1 || len(parts) == 1 || len(parts) > 2 {
+		r.violate("txn-offsets", nil, "the group holds offsets %v: not the two of one transaction", got)
+		return
+	}
+	src := -1 // the transaction whose offsets the group holds
+	for pa, o := range parts {
+		k := int(o.Offset - chaosOffsetBase(pa))
+		if k < 0 || k >= len(txns) || pa < 0 || pa > 1 {
+			r.violate("txn-offsets", nil, "the group holds offsets %v, which no transaction sent", got)
+			return
+		}
+		if src >= 0 && k != src {
+			r.violate("txn-offsets", nil, "the group holds offsets of transactions %d and %d: %v", src, k, got)
+			return
+		}
+		src = k
+	}
+	last := -1 // the last transaction that committed with its offsets
+	for _, tx := range txns {
+		sent := !tx.offsetsCall.IsZero() && tx.offsetsErr == nil
+		if tx.committed && sent {
+			last = tx.k
+		}
+		if !tx.offsetsCall.IsZero() && tx.offsetsErr != nil && r.plan.profile != profileMixed && !r.closed.Load() &&
+			!errors.Is(tx.offsetsErr, ErrTransactionState) {
+			r.violate("liveness", r.signature(tx.offsetsErr), "%s profile: SendOffsetsToTransaction of transaction %d failed: %v", r.plan.profile, tx.k, tx.offsetsErr)
+		}
+	}
+	if src < 0 {
+		if last >= 0 {
+			r.violate("txn-offsets", nil, "transaction %d committed with its offsets, but the group holds none", last)
+		}
+		return
+	}
+	tx := txns[src]
+	switch {
+	case tx.offsetsCall.IsZero():
+		r.violate("txn-offsets", nil, "the group holds the offsets of transaction %d, which sent none", src)
+	case tx.offsetsErr != nil:
+		r.violate("txn-offsets", nil, "SendOffsetsToTransaction of transaction %d failed (%v), yet its offsets are committed", src, tx.offsetsErr)
+	case !tx.committed && !errors.Is(tx.endErr, ErrTransactionOutcomeUnknown):
+		r.violate("txn-offsets", nil, "transaction %d was not committed (its end: %v; aborts: %v), yet its offsets are", src, tx.endErr, tx.abortErrs)
+	case last > src:
+		r.violate("txn-offsets", nil, "transaction %d committed with its offsets, but the group holds those of transaction %d", last, src)
+	}
 }
 
 // txnRefusalOutside reports whether cr is a transactional send refused because no

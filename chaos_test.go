@@ -193,6 +193,9 @@ type chaosPlan struct {
 	// markerDelay is how long after EndTxn the coordinator writes the markers
 	// (kafkatest.MarkerDelay).
 	markerDelay time.Duration
+	// offsets is the percentage of transactions that also commit consumer offsets
+	// (SendOffsetsToTransaction), at a random time, sometimes while the transaction ends.
+	offsets int
 }
 
 func (pl chaosPlan) name() string {
@@ -233,8 +236,15 @@ const (
 )
 
 // rngMarkers is the stream of the plan's marker delay: apart from rngPlan, so that adding it
-// left every other choice of a seed as it was.
-const rngMarkers = 1 << 16
+// left every other choice of a seed as it was. The offsets streams likewise: the plan's
+// share of transactions with offsets, the driver's choices of when, and the chaos
+// goroutine's choice of offsets faults.
+const (
+	rngMarkers = 1<<16 + iota
+	rngOffsetsPlan
+	rngOffsetsDriver
+	rngOffsetsFaults
+)
 
 func newChaosPlan(seed uint64) chaosPlan {
 	rng := chaosRNG(seed, rngPlan)
@@ -352,6 +362,7 @@ func newChaosPlan(seed uint64) chaosPlan {
 		case 2:
 			pl.markerDelay = time.Duration(5+mrng.IntN(36)) * time.Millisecond
 		}
+		pl.offsets = []int{0, 50, 90}[chaosRNG(seed, rngOffsetsPlan).IntN(3)]
 	}
 	return pl
 }
@@ -492,10 +503,10 @@ func newChaosRun(t *testing.T, plan chaosPlan, c *kafkatest.Cluster) *chaosRun {
 // describePlan returns the plan in one line.
 func (r *chaosRun) describePlan() string {
 	pl, c := r.plan, r.plan.cfg
-	return fmt.Sprintf("%s, %d streams for %v; linger %v batch %d retries %d backoff %v-%v request.timeout %v delivery.timeout %v max.block %v buffer %d in-flight %d %v metadata.max.age %v; nest %.3f early close %v (ctx %v) callback close %v short ends %d%% final close ctx %v too-large %v explicit %v close in dial %v fatal at %v marker delay %v",
+	return fmt.Sprintf("%s, %d streams for %v; linger %v batch %d retries %d backoff %v-%v request.timeout %v delivery.timeout %v max.block %v buffer %d in-flight %d %v metadata.max.age %v; nest %.3f early close %v (ctx %v) callback close %v short ends %d%% final close ctx %v too-large %v explicit %v close in dial %v fatal at %v marker delay %v offsets %d%%",
 		pl.name(), pl.streams, pl.length, c.Linger, c.BatchSize, c.Retries, c.RetryBackoff, c.RetryBackoffMax, c.RequestTimeout, c.DeliveryTimeout,
 		c.MaxBlock, c.BufferMemory, c.MaxInFlight, c.Compression, c.MetadataMaxAge, pl.nestRate, pl.earlyClose, pl.earlyCloseCtx, pl.callbackClose,
-		pl.shortEnds, pl.finalCloseCtx, pl.tooLarge, pl.explicitParts, pl.closeInDial, pl.fatalAt, pl.markerDelay)
+		pl.shortEnds, pl.finalCloseCtx, pl.tooLarge, pl.explicitParts, pl.closeInDial, pl.fatalAt, pl.markerDelay, pl.offsets)
 }
 
 // tracef notes an event of the run, for the log of a failing seed.
