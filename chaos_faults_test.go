@@ -60,7 +60,7 @@ func (r *chaosRun) chaos() {
 	rng := chaosRNG(r.plan.seed, rngChaos)
 	var undos []chaosUndo
 	var handles []*kafkatest.FaultHandle
-	st := &chaosState{stopped: -1, offsetsRNG: chaosRNG(r.plan.seed, rngOffsetsFaults)}
+	st := &chaosState{stopped: -1, offsetsRNG: chaosRNG(r.plan.seed, rngOffsetsFaults), replaceRNG: chaosRNG(r.plan.seed, rngReplace)}
 	runUndos := func(all bool) {
 		sort.SliceStable(undos, func(i, j int) bool { return undos[i].at.Before(undos[j].at) })
 		n := 0
@@ -117,6 +117,7 @@ type chaosState struct {
 	stalls     int
 	recreating map[string]bool
 	offsetsRNG *rand.Rand // which coordinator faults hit the offsets requests
+	replaceRNG *rand.Rand // which stopped brokers come back at a new address
 }
 
 // fault draws one action and takes it. It makes the same draws whatever the action finds
@@ -268,10 +269,19 @@ func (r *chaosRun) fault(rng *rand.Rand, st *chaosState) (*kafkatest.FaultHandle
 		}
 		st.stopped, st.stops = broker, st.stops+1
 		down := window + time.Duration(pick%300)*time.Millisecond
+		// Drawn apart so that the other draws stay as they were: one stop in three is a
+		// broker replaced, back with its node id at a new address.
+		moved := st.replaceRNG.IntN(3) == 0
 		err := r.c.StopBroker(broker)
-		r.tracef("stop broker %d for %v: %v", broker, down, err)
+		r.tracef("stop broker %d for %v (to come back at a new address: %v): %v", broker, down, moved, err)
 		return nil, &chaosUndo{at: time.Now().Add(down), what: fmt.Sprintf("start broker %d", broker), fn: func() {
-			if err := r.c.StartBroker(broker); err != nil {
+			if moved {
+				err := r.c.StartBrokerAt(broker, "127.0.0.1:0")
+				r.tracef("broker %d back at %s: %v", broker, r.c.Addrs()[broker], err)
+				if err != nil {
+					r.violate("setup", nil, "StartBrokerAt(%d): %v", broker, err)
+				}
+			} else if err := r.c.StartBroker(broker); err != nil {
 				r.violate("setup", nil, "StartBroker(%d): %v", broker, err)
 			}
 			st.stopped = -1

@@ -14,7 +14,7 @@ import (
 )
 
 // broker is one node of the cluster: a listener and the connections it accepted. It can be
-// stopped and started again on the same address.
+// stopped and started again, on the same address or a new one.
 type broker struct {
 	c  *Cluster
 	id int32
@@ -39,6 +39,27 @@ func (b *broker) start() error {
 	if b.running {
 		return nil
 	}
+	return b.listenLocked()
+}
+
+// startAt starts the stopped b on addr, a new address.
+func (b *broker) startAt(addr string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.running {
+		return fmt.Errorf("kafkatest: broker %d runs: stop it before it moves to a new address", b.id)
+	}
+	old, host, port := b.addr, b.host, b.port
+	b.addr, b.host = addr, ""
+	if err := b.listenLocked(); err != nil {
+		b.addr, b.host, b.port = old, host, port
+		return err
+	}
+	return nil
+}
+
+// listenLocked listens on b.addr, learns the address bound, and serves. b.mu is held.
+func (b *broker) listenLocked() error {
 	ln, err := net.Listen("tcp", b.addr)
 	if err != nil {
 		return fmt.Errorf("kafkatest: broker %d: %w", b.id, err)

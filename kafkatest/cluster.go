@@ -155,6 +155,21 @@ func (c *Cluster) StartBroker(id int32) error {
 	return b.start()
 }
 
+// StartBrokerAt brings a stopped broker back listening on addr ("127.0.0.1:0" for a free
+// port): the broker replaced by one with the same node id, logs and leadership at a new
+// address, as when a pod is rescheduled. Metadata and Produce answers name the new address
+// from then on, and nothing listens at the old one. It fails if the broker runs.
+func (c *Cluster) StartBrokerAt(id int32, addr string) error {
+	b := c.broker(id)
+	if b == nil {
+		return fmt.Errorf("kafkatest: StartBrokerAt: no broker %d", id)
+	}
+	if c.closed.Load() {
+		return fmt.Errorf("kafkatest: StartBrokerAt(%d): cluster closed", id)
+	}
+	return b.startAt(addr)
+}
+
 // broker returns the broker with node id, or nil.
 func (c *Cluster) broker(id int32) *broker {
 	if id < 0 || int(id) >= len(c.brokers) {

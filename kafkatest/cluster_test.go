@@ -331,6 +331,55 @@ func TestStopStartBroker(t *testing.T) {
 	}
 }
 
+// A broker started again at a new address keeps its node id and partitions; Metadata names
+// the new address, and nothing listens at the old one.
+func TestStartBrokerAt(t *testing.T) {
+	c := newTestCluster(t, SeedTopic("t", 3))
+	old := c.Addrs()[1]
+	if c.StartBrokerAt(1, "127.0.0.1:0") == nil {
+		t.Fatal("a running broker moved")
+	}
+	if err := c.StopBroker(1); err != nil {
+		t.Fatal(err)
+	}
+	if c.StartBrokerAt(1, "127.0.0.1:99999") == nil || c.Addrs()[1] != old {
+		t.Fatalf("a failed move left the address %s, was %s", c.Addrs()[1], old)
+	}
+	if err := c.StartBrokerAt(1, "127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	addr := c.Addrs()[1]
+	if addr == old {
+		t.Fatalf("the broker came back at its old address %s", addr)
+	}
+	if nc, err := net.DialTimeout("tcp", old, time.Second); err == nil {
+		nc.Close()
+		t.Fatal("something still listens at the old address")
+	}
+	md := dial(t, addr).metadata(9, "t")
+	found := false
+	for _, b := range md.Brokers {
+		if b.NodeID == 1 {
+			found = net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port))) == addr
+		}
+	}
+	if !found {
+		t.Fatalf("Metadata lists %+v, not broker 1 at %s", md.Brokers, addr)
+	}
+	led := 0
+	for p := range int32(3) {
+		if c.Leader("t", p) == 1 {
+			led++
+		}
+	}
+	if led == 0 {
+		t.Fatal("the moved broker leads nothing")
+	}
+	if c.StartBrokerAt(7, "127.0.0.1:0") == nil {
+		t.Fatal("no error for an unknown broker")
+	}
+}
+
 func TestMoveLeader(t *testing.T) {
 	c := newTestCluster(t, SeedTopic("t", 1))
 	old := c.Leader("t", 0)

@@ -4,7 +4,8 @@
 // like to any cluster. The test then reads back what was produced with [Cluster.Records] or
 // [Cluster.WaitForRecords], and can script failures: error codes, delays, swallowed answers
 // and dropped connections ([Cluster.InjectFault]), brokers going down
-// ([Cluster.StopBroker]) and partition leaders moving ([Cluster.MoveLeader]).
+// ([Cluster.StopBroker]) or coming back at a new address ([Cluster.StartBrokerAt]), and
+// partition leaders moving ([Cluster.MoveLeader]).
 //
 // Topics can gain partitions ([Cluster.CreatePartitions]) and be deleted and created again
 // under a new topic id ([Cluster.DeleteTopic]); the records of a deleted topic stay readable
