@@ -257,6 +257,11 @@ func (r *chaosRun) fault(rng *rand.Rand, st *chaosState) (*kafkatest.FaultHandle
 		if !pl.mode.txn() {
 			return nil, nil
 		}
+		if pl.offsets > 0 && st.offsetsRNG.IntN(2) == 0 {
+			err := r.c.MoveGroupCoordinator(chaosGroup, broker)
+			r.tracef("move group coordinator to %d: %v", broker, err)
+			break
+		}
 		err := r.c.MoveTransactionCoordinator(cfg.TransactionalID, broker)
 		r.tracef("move transaction coordinator to %d: %v", broker, err)
 	case faultStopBroker:
