@@ -64,8 +64,10 @@ type transactions struct {
 	coord    *conn.Conn
 	offsets  txnOffsets // SendOffsetsToTransaction: txn_offsets.go
 	// ending is the CommitTransaction or AbortTransaction call under way, nil if none: one
-	// call at a time drives an end; calls made meanwhile wait for its outcome.
-	ending *endCall
+	// call at a time drives an end; calls made meanwhile wait for its outcome. initing is
+	// likewise the InitTransactions call under way.
+	ending  *endCall
+	initing *initCall
 
 	// callSem holds one coordinator request at a time (a semaphore, so that a caller waiting
 	// for another's request can give up with its ctx).
@@ -144,30 +146,63 @@ func isFatalTxnError(err error) bool {
 // InitTransactions prepares a transactional producer: it finds the transaction coordinator
 // and gets a producer id and epoch for transactional.id, fencing any older producer with the
 // same id and aborting its unfinished transaction. Call it once, before the first
-// transaction. Retriable coordinator errors are retried until ctx ends or max.block.ms passes.
+// transaction. Retriable coordinator errors are retried until ctx ends or max.block.ms passes;
+// a call that gave up that way may be made again. Called while another goroutine's
+// InitTransactions is under way, it waits for that call and returns its outcome (or, if that
+// call's ctx ended, goes on in its place), as the Java client hands a repeated call the
+// pending result.
 func (p *Producer) InitTransactions(ctx context.Context) error {
 	t := p.txn
 	if t == nil {
 		return fmt.Errorf("%w: InitTransactions without transactional.id", ErrTransactionState)
 	}
-	t.mu.Lock()
+	ctx, cancel := p.blockCtx(ctx)
+	defer cancel()
+	for {
+		t.mu.Lock()
+		ic := t.initing
+		if ic == nil {
+			break // with t.mu held
+		}
+		t.mu.Unlock()
+		select {
+		case <-ic.done:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: InitTransactions waited for the one under way in another goroutine: %w", ErrTimeout, ctx.Err())
+		}
+		if !errors.Is(ic.err, context.DeadlineExceeded) && !errors.Is(ic.err, context.Canceled) {
+			return ic.err
+		}
+		// Its caller gave up: go on in its place.
+	}
 	if t.state != txnUninitialized {
 		defer t.mu.Unlock()
 		return t.stateErrLocked("InitTransactions")
 	}
+	// One InitProducerId at a time: two would each bump the epoch, and the producer could
+	// keep the older answer.
+	ic := &initCall{done: make(chan struct{})}
+	t.initing = ic
 	t.mu.Unlock()
-	ctx, cancel := p.blockCtx(ctx)
-	defer cancel()
-	if err := t.initProducerID(ctx, -1, -1); err != nil {
+	err := t.initProducerID(ctx, -1, -1)
+	if err != nil {
 		t.fail(err)
-		return err
 	}
 	t.mu.Lock()
-	if t.state == txnUninitialized {
+	if err == nil && t.state == txnUninitialized {
 		t.state = txnReady
 	}
+	ic.err, t.initing = err, nil
 	t.mu.Unlock()
-	return nil
+	close(ic.done)
+	return err
+}
+
+// initCall is the InitTransactions call under way; done is closed once err, its outcome, is
+// set.
+type initCall struct {
+	done chan struct{}
+	err  error
 }
 
 // BeginTransaction starts a transaction: the records sent until CommitTransaction or

@@ -1,6 +1,7 @@
 package producer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"github.com/gregor-kafka/producer/internal/testutil"
@@ -411,4 +412,68 @@ func TestTransactionAbortableAfterFailedSend(t *testing.T) {
 	if got := committedValues(c, "ok"); len(got) != 1 || got[0] != "next" {
 		t.Fatalf("committed %v", got)
 	}
+}
+
+// InitTransactions called from several goroutines at once sends one InitProducerId: the
+// others wait for it and return its outcome, as the Java client hands a repeated call the
+// pending result. Two InitProducerId requests would each bump the epoch, and a producer that
+// kept the older answer would be fenced at its first send. A caller whose ctx ends while it
+// waits gets ErrTimeout; when the call under way gives up with its ctx, a waiter goes on.
+func TestConcurrentInitTransactions(t *testing.T) {
+	t.Run("one request", func(t *testing.T) {
+		c := newCluster(t, kafkatest.SeedTopic("t", 1))
+		p := newProducer(t, Config{BootstrapServers: c.Addrs(), TransactionalID: "init"})
+		ctx := ctxTimeout(t, 30*time.Second)
+		c.InjectFault(kafkatest.Fault{Key: wire.KeyInitProducerID, Broker: kafkatest.AnyBroker, Delay: 200 * time.Millisecond})
+		errs := make(chan error, 3)
+		for range 3 {
+			go func() { errs <- p.InitTransactions(ctx) }()
+		}
+		waitFor(t, ctx, "the InitProducerId", func() bool { return c.RequestCount(wire.KeyInitProducerID) > 0 })
+		short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		if err := p.InitTransactions(short); !errors.Is(err, ErrTimeout) {
+			t.Fatalf("a waiter whose ctx ended: %v, want ErrTimeout", err)
+		}
+		cancel()
+		for range 3 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := c.RequestCount(wire.KeyInitProducerID); n != 1 {
+			t.Fatalf("%d InitProducerId requests, want 1", n)
+		}
+		if err := p.InitTransactions(ctx); !errors.Is(err, ErrTransactionState) {
+			t.Fatalf("InitTransactions once initialized: %v", err)
+		}
+		if err := p.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Send(ctx, Record{Topic: "t", Value: []byte("v")}).Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.CommitTransaction(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("takes over", func(t *testing.T) {
+		c := newCluster(t, kafkatest.SeedTopic("t", 1))
+		p := newProducer(t, Config{BootstrapServers: c.Addrs(), TransactionalID: "init"})
+		ctx := ctxTimeout(t, 30*time.Second)
+		c.InjectFault(kafkatest.Fault{Key: wire.KeyInitProducerID, Broker: kafkatest.AnyBroker, Swallow: true, Times: 1})
+		short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		defer cancel()
+		first := make(chan error, 1)
+		go func() { first <- p.InitTransactions(short) }()
+		waitFor(t, ctx, "the first InitProducerId", func() bool { return c.RequestCount(wire.KeyInitProducerID) > 0 })
+		if err := p.InitTransactions(ctx); err != nil {
+			t.Fatalf("the waiter: %v", err)
+		}
+		if err := <-first; !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("the first call: %v, want its deadline", err)
+		}
+		if err := p.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
