@@ -67,7 +67,7 @@ type transactions struct {
 	// call at a time drives an end; calls made meanwhile wait for its outcome. initing is
 	// likewise the InitTransactions call under way.
 	ending  *endCall
-	initing *initCall
+	initing *pendingCall
 
 	// callSem holds one coordinator request at a time (a semaphore, so that a caller waiting
 	// for another's request can give up with its ctx).
@@ -181,7 +181,7 @@ func (p *Producer) InitTransactions(ctx context.Context) error {
 	}
 	// One InitProducerId at a time: two would each bump the epoch, and the producer could
 	// keep the older answer.
-	ic := &initCall{done: make(chan struct{})}
+	ic := new(newPendingCall())
 	t.initing = ic
 	t.mu.Unlock()
 	err := t.initProducerID(ctx, -1, -1)
@@ -198,12 +198,14 @@ func (p *Producer) InitTransactions(ctx context.Context) error {
 	return err
 }
 
-// initCall is the InitTransactions call under way; done is closed once err, its outcome, is
-// set.
-type initCall struct {
+// pendingCall is a call under way that calls made meanwhile wait for, rather than repeat it:
+// done is closed once err, its outcome, is set.
+type pendingCall struct {
 	done chan struct{}
 	err  error
 }
+
+func newPendingCall() pendingCall { return pendingCall{done: make(chan struct{})} }
 
 // BeginTransaction starts a transaction: the records sent until CommitTransaction or
 // AbortTransaction are written atomically.
@@ -257,12 +259,10 @@ func (p *Producer) AbortTransaction(ctx context.Context) error {
 	return p.endTransaction(ctx, false)
 }
 
-// endCall is a CommitTransaction (commit) or AbortTransaction call driving an end; done is
-// closed once err, its outcome, is set.
+// endCall is a CommitTransaction (commit) or AbortTransaction call driving an end.
 type endCall struct {
+	pendingCall
 	commit bool
-	done   chan struct{}
-	err    error
 }
 
 // endTransaction commits or aborts. One call at a time drives the end (driveEnd); a call
@@ -295,7 +295,7 @@ func (p *Producer) endTransaction(ctx context.Context, commit bool) error {
 			return fmt.Errorf("%w: %s", ErrClosed, op)
 		}
 		if ec == nil {
-			ec = &endCall{commit: commit, done: make(chan struct{})}
+			ec = &endCall{pendingCall: newPendingCall(), commit: commit}
 			t.ending = ec
 			t.mu.Unlock()
 			err := p.driveEnd(ctx, commit)
