@@ -441,6 +441,7 @@ func weighted(rng *rand.Rand, w []int) int {
 func (r *chaosRun) txnDriver() {
 	rng := chaosRNG(r.plan.seed, rngDriver)
 	orng := chaosRNG(r.plan.seed, rngOffsetsDriver)
+	r.endsRNG = chaosRNG(r.plan.seed, rngEnds)
 	defer r.joinAllOffsets() // a transaction left open at Close may still be sending its offsets
 	var cur *chaosTxn
 	for {
@@ -613,19 +614,85 @@ func (r *chaosRun) end(tx *chaosTxn, commit, short bool) {
 	r.mu.Lock()
 	tx.endCall, tx.commit = time.Now(), commit
 	r.mu.Unlock()
+	second := r.secondEnd(tx, commit)
 	err := r.bounded("driver", fmt.Sprintf("%s of txn %d (deadline %v)", op, tx.k, bound), bound, nil, func() error { return fn(ctx) })
 	cancel()
+	r.tracef("txn %d: %s: %v", tx.k, op, err)
+	ended, committed := endOutcome(commit, err)
+	if second != nil {
+		<-second.done
+		if e2, c2 := endOutcome(second.commit, second.err); e2 {
+			if ended && c2 != committed {
+				r.violate("txn-concurrent-ends", nil, "transaction %d: %s returned %v and a concurrent %s %v: they disagree on whether it committed",
+					tx.k, op, err, endName(second.commit), second.err)
+			}
+			ended, committed = true, c2
+		}
+	}
 	r.mu.Lock()
 	tx.endReturn, tx.endErr = time.Now(), err
-	if err == nil {
-		tx.committed, tx.ended = commit, true
+	if ended {
+		tx.committed, tx.ended = committed, true
 	}
 	r.mu.Unlock()
-	r.tracef("txn %d: %s: %v", tx.k, op, err)
-	if err == nil {
+	if ended {
 		return
 	}
 	r.abortUntilEnded(tx)
+}
+
+// endOutcome says what an end's result tells: whether the transaction ended, and if so
+// whether it committed. nil is the outcome asked for; ErrTransactionCommitted, an abort
+// meeting a commit, says the transaction committed.
+func endOutcome(commit bool, err error) (ended, committed bool) {
+	switch {
+	case err == nil:
+		return true, commit
+	case errors.Is(err, ErrTransactionCommitted):
+		return true, true
+	}
+	return false, false
+}
+
+func endName(commit bool) string {
+	if commit {
+		return "CommitTransaction"
+	}
+	return "AbortTransaction"
+}
+
+// chaosSecondEnd is a CommitTransaction or AbortTransaction called from another goroutine
+// while the driver's ends the transaction.
+type chaosSecondEnd struct {
+	commit bool
+	err    error
+	done   chan struct{} // closed once err is set
+}
+
+// secondEnd starts, for one end in seven (not the health transaction's), a second end of
+// tx from another goroutine, up to 2 ms after the driver's: the same operation, or under
+// the mixed profile in one case of three the opposite one. The producer must end the
+// transaction once, and the two calls must agree on how (txn-concurrent-ends).
+func (r *chaosRun) secondEnd(tx *chaosTxn, commit bool) *chaosSecondEnd {
+	draw, opposite, lead := r.endsRNG.IntN(7), r.endsRNG.IntN(3) == 0, time.Duration(r.endsRNG.IntN(2000))*time.Microsecond
+	if draw != 0 || tx.health {
+		return nil
+	}
+	s := &chaosSecondEnd{commit: commit != (opposite && r.plan.profile == profileMixed), done: make(chan struct{})}
+	fn := r.p.AbortTransaction
+	if s.commit {
+		fn = r.p.CommitTransaction
+	}
+	go func() {
+		defer close(s.done)
+		time.Sleep(lead)
+		bound := r.endBound()
+		ctx, cancel := context.WithTimeout(context.Background(), bound)
+		defer cancel()
+		s.err = r.bounded("second end", fmt.Sprintf("concurrent %s of txn %d", endName(s.commit), tx.k), bound, nil, func() error { return fn(ctx) })
+		r.tracef("txn %d: concurrent %s: %v", tx.k, endName(s.commit), s.err)
+	}()
+	return s
 }
 
 // abortUntilEnded aborts tx until that works. During the chaos phase it keeps trying; once

@@ -30,6 +30,7 @@ type chaosRun struct {
 	stopping chan struct{} // closed when the chaos phase ends
 	cleared  chan struct{} // closed once every fault is gone
 	gate     *txnGate      // open while a transaction is (the driver says)
+	endsRNG  *rand.Rand    // the driver's: which ends get a concurrent second call
 
 	userNanos atomic.Int64 // time spent in our callbacks and hooks
 	refreshes atomic.Int64 // Stats().MetadataRefreshes as last polled

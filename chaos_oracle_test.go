@@ -35,7 +35,9 @@ import (
 //	                 transaction fails; a commit reported failed did not happen; a record
 //	                 belongs to a transaction that was open during its Send (defect 5);
 //	                 the consumer group holds the offsets of the last transaction that
-//	                 committed with them, never those of one that aborted (txn-offsets)
+//	                 committed with them, never those of one that aborted (txn-offsets);
+//	                 two concurrent ends agree on whether the transaction committed
+//	                 (txn-concurrent-ends)
 //	next-transaction after any fault the producer can end its transaction and run the next
 //	recovery         once the faults are gone, new records and a new transaction succeed
 //	liveness         under the retriable and unreachable profiles nothing fails

@@ -238,13 +238,15 @@ const (
 // rngMarkers is the stream of the plan's marker delay: apart from rngPlan, so that adding it
 // left every other choice of a seed as it was. The later streams likewise: the plan's
 // share of transactions with offsets, the driver's choices of when, the chaos goroutine's
-// choice of offsets faults, and of brokers replaced (back at a new address).
+// choice of offsets faults, of brokers replaced (back at a new address), and the driver's
+// concurrent ends.
 const (
 	rngMarkers = 1<<16 + iota
 	rngOffsetsPlan
 	rngOffsetsDriver
 	rngOffsetsFaults
 	rngReplace
+	rngEnds
 )
 
 func newChaosPlan(seed uint64) chaosPlan {
