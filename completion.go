@@ -13,7 +13,8 @@ import (
 // does not wait, see Close). Flush, CommitTransaction and AbortTransaction would wait for the
 // goroutine they run on, so from there they fail with [ErrInCallback]; a Send that would
 // have to wait for buffer.memory fails at once with [ErrBufferFull], since only this
-// goroutine frees memory. Partitioners and serializers run on the caller's goroutine,
+// goroutine frees memory. The other calls work from there too, holding up later callbacks
+// while they wait for a broker. Partitioners and serializers run on the caller's goroutine,
 // before any lock is taken; a Logger's handler may be called from any goroutine of the
 // producer, with no lock of ours held, and may call Stats.
 
