@@ -252,6 +252,47 @@ func TestTxnSendRacingCommit(t *testing.T) {
 	}
 }
 
+// The calls that wait only for brokers work from a callback: PartitionsFor,
+// SendOffsetsToTransaction (its offsets commit with the transaction), and BeginTransaction
+// and InitTransactions, which refuse in this state as they would anywhere.
+func TestBrokerCallsFromCallback(t *testing.T) {
+	c, p, ctx := txnSetup(t, false, 2, Config{})
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	offsets := map[string]map[int32]Offset{"in": {0: {Offset: 5}}}
+	res := make(chan []error, 1)
+	var parts []PartitionInfo
+	if err := p.SendAsync(ctx, Record{Topic: "t", Value: []byte("v")}, func(RecordMetadata, error) {
+		var err error
+		parts, err = p.PartitionsFor(ctx, "t")
+		res <- []error{err, p.SendOffsetsToTransaction(ctx, offsets, ConsumerGroupMetadata{GroupID: "g"}), p.BeginTransaction(), p.InitTransactions(ctx)}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var errs []error
+	select {
+	case errs = <-res:
+	case <-ctx.Done():
+		t.Fatal("the callback's calls never returned")
+	}
+	if errs[0] != nil || len(parts) != 2 {
+		t.Fatalf("PartitionsFor from a callback: %v, %v", parts, errs[0])
+	}
+	if errs[1] != nil {
+		t.Fatalf("SendOffsetsToTransaction from a callback: %v", errs[1])
+	}
+	if !errors.Is(errs[2], ErrTransactionState) || !errors.Is(errs[3], ErrTransactionState) {
+		t.Fatalf("BeginTransaction and InitTransactions in a transaction, from a callback: %v, %v", errs[2], errs[3])
+	}
+	if err := p.CommitTransaction(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.CommittedOffsets("g")["in"][0].Offset; got != 5 {
+		t.Fatalf("committed offset %d, want 5", got)
+	}
+}
+
 // Flush from a callback fails with ErrInCallback; Close from a callback returns without
 // waiting for itself, and the records still pending fail with ErrClosed.
 func TestFlushAndCloseFromCallback(t *testing.T) {
