@@ -446,15 +446,7 @@ func TestConcurrentInitTransactions(t *testing.T) {
 		if err := p.InitTransactions(ctx); !errors.Is(err, ErrTransactionState) {
 			t.Fatalf("InitTransactions once initialized: %v", err)
 		}
-		if err := p.BeginTransaction(); err != nil {
-			t.Fatal(err)
-		}
-		if err := p.Send(ctx, Record{Topic: "t", Value: []byte("v")}).Wait(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if err := p.CommitTransaction(ctx); err != nil {
-			t.Fatal(err)
-		}
+		runTxn(t, ctx, p, c, "after")
 	})
 	t.Run("takes over", func(t *testing.T) {
 		c := newCluster(t, kafkatest.SeedTopic("t", 1))
