@@ -238,8 +238,8 @@ const (
 // rngMarkers is the stream of the plan's marker delay: apart from rngPlan, so that adding it
 // left every other choice of a seed as it was. The later streams likewise: the plan's
 // share of transactions with offsets, the driver's choices of when, the chaos goroutine's
-// choice of offsets faults, of brokers replaced (back at a new address), and the driver's
-// concurrent ends.
+// choice of offsets faults, of brokers replaced (back at a new address), the driver's
+// concurrent ends, and the plan's idle and availability timeouts.
 const (
 	rngMarkers = 1<<16 + iota
 	rngOffsetsPlan
@@ -247,6 +247,7 @@ const (
 	rngOffsetsFaults
 	rngReplace
 	rngEnds
+	rngIdle
 )
 
 func newChaosPlan(seed uint64) chaosPlan {
@@ -285,6 +286,12 @@ func newChaosPlan(seed uint64) chaosPlan {
 	}
 	cfg.Retries = retries
 	cfg.DeliveryTimeout = max(cfg.Linger, 0) + cfg.RequestTimeout + ms(0, 2500)
+	// Timeouts that make state come and go within a run: idle connections closed, topics
+	// left out of metadata requests, partitions left out by the partitioner.
+	irng := chaosRNG(seed, rngIdle)
+	cfg.ConnectionsMaxIdle = []time.Duration{0, 0, 50 * time.Millisecond, 200 * time.Millisecond}[irng.IntN(4)]
+	cfg.MetadataMaxIdle = []time.Duration{0, 0, 100 * time.Millisecond, 400 * time.Millisecond}[irng.IntN(4)]
+	cfg.PartitionerAvailabilityTimeout = []time.Duration{0, 0, 20 * time.Millisecond, 150 * time.Millisecond}[irng.IntN(4)]
 	pl.nestRate = []float64{0, 0.002, 0.01, 0.05}[rng.IntN(4)]
 	early := rng.IntN(100)
 	pl.earlyClose = time.Duration(float64(pl.length) * (0.2 + 0.7*rng.Float64()))
@@ -506,9 +513,9 @@ func newChaosRun(t *testing.T, plan chaosPlan, c *kafkatest.Cluster) *chaosRun {
 // describePlan returns the plan in one line.
 func (r *chaosRun) describePlan() string {
 	pl, c := r.plan, r.plan.cfg
-	return fmt.Sprintf("%s, %d streams for %v; linger %v batch %d retries %d backoff %v-%v request.timeout %v delivery.timeout %v max.block %v buffer %d in-flight %d %v metadata.max.age %v; nest %.3f early close %v (ctx %v) callback close %v short ends %d%% final close ctx %v too-large %v explicit %v close in dial %v fatal at %v marker delay %v offsets %d%%",
+	return fmt.Sprintf("%s, %d streams for %v; linger %v batch %d retries %d backoff %v-%v request.timeout %v delivery.timeout %v max.block %v buffer %d in-flight %d %v metadata.max.age %v metadata.max.idle %v connections.max.idle %v availability %v; nest %.3f early close %v (ctx %v) callback close %v short ends %d%% final close ctx %v too-large %v explicit %v close in dial %v fatal at %v marker delay %v offsets %d%%",
 		pl.name(), pl.streams, pl.length, c.Linger, c.BatchSize, c.Retries, c.RetryBackoff, c.RetryBackoffMax, c.RequestTimeout, c.DeliveryTimeout,
-		c.MaxBlock, c.BufferMemory, c.MaxInFlight, c.Compression, c.MetadataMaxAge, pl.nestRate, pl.earlyClose, pl.earlyCloseCtx, pl.callbackClose,
+		c.MaxBlock, c.BufferMemory, c.MaxInFlight, c.Compression, c.MetadataMaxAge, c.MetadataMaxIdle, c.ConnectionsMaxIdle, c.PartitionerAvailabilityTimeout, pl.nestRate, pl.earlyClose, pl.earlyCloseCtx, pl.callbackClose,
 		pl.shortEnds, pl.finalCloseCtx, pl.tooLarge, pl.explicitParts, pl.closeInDial, pl.fatalAt, pl.markerDelay, pl.offsets)
 }
 
