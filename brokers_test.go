@@ -325,6 +325,63 @@ func TestMetadataDialsBackedOffBrokerLast(t *testing.T) {
 	}
 }
 
+// A topic sent to steadily stays in metadata requests even when nothing of it waits at a
+// refresh, and a send to a topic that went idle learns its metadata again before choosing a
+// partition, as the Java client forgets an idle topic's metadata: a keyed record goes by the
+// partitions the topic has now. Before, sends whose topic was known (the fast path) neither
+// counted as use nor noticed the topic was idle: a topic sent to once a second went idle,
+// and a keyed record after partitions were added went by the old count.
+func TestIdleTopicSends(t *testing.T) {
+	c := newCluster(t, kafkatest.SeedTopic("steady", 1), kafkatest.SeedTopic("quiet", 2))
+	p := newProducer(t, Config{BootstrapServers: c.Addrs(), Linger: NoLinger,
+		MetadataMaxAge: 20 * time.Millisecond, MetadataMaxIdle: 300 * time.Millisecond})
+	ctx := ctxTimeout(t, 20*time.Second)
+	for _, topic := range []string{"steady", "quiet"} {
+		if err := p.Send(ctx, Record{Topic: topic, Key: []byte("k"), Value: []byte("x")}).Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v, _ := p.topics.Load("steady")
+	steady := v.(*topicState)
+	v, _ = p.topics.Load("quiet")
+	quiet := v.(*topicState)
+	// Sent to every 50 ms, each send answered before the next: never idle.
+	for range 16 {
+		if err := p.Send(ctx, Record{Topic: "steady", Value: []byte("x")}).Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if steady.idle.Load() {
+			t.Fatal("a topic sent to every 50 ms went idle (metadata.max.idle.ms 300 ms)")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	waitFor(t, ctx, "the quiet topic to be left out of metadata", quiet.idle.Load)
+	if err := c.CreatePartitions("quiet", 4); err != nil {
+		t.Fatal(err)
+	}
+	key := keyMovedBy(t, 2, 4)
+	md, err := p.Send(ctx, Record{Topic: "quiet", Key: key, Value: []byte("y")}).Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := KeyPartition(key, 4); md.Partition != want {
+		t.Fatalf("a keyed record to the idle topic went to partition %d, want %d of the 4 it has now", md.Partition, want)
+	}
+}
+
+// keyMovedBy returns a key that murmur2 places differently over from and to partitions.
+func keyMovedBy(t *testing.T, from, to int) []byte {
+	t.Helper()
+	for i := range 1000 {
+		k := []byte(fmt.Sprintf("key-%d", i))
+		if KeyPartition(k, from) != KeyPartition(k, to) {
+			return k
+		}
+	}
+	t.Fatal("no key moves")
+	return nil
+}
+
 // A topic not sent to for metadata.max.idle.ms is left out of metadata requests: deleted
 // on the cluster then, it is not created again by the producer's refreshes (kafkatest
 // creates a topic that a Metadata request names). A later send learns it again.

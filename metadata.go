@@ -24,8 +24,12 @@ type topicState struct {
 	parts  atomic.Pointer[[]*partition]
 	err    atomic.Pointer[error] // a topic error that fails sends (authorization, invalid topic)
 	sticky atomic.Pointer[stickyState]
-	// lastUsed is when the topic was last sent to (clock ms), for metadata.max.idle.ms.
+	// lastUsed is when the topic was last known to be sent to (clock ms), for
+	// metadata.max.idle.ms: a send sets used, and each metadata fetch moves lastUsed to
+	// its own time for a topic used since the one before (a flag, so that a send does not
+	// write a shared word or read the clock for it).
 	lastUsed atomic.Int64
+	used     atomic.Bool
 	// idle is set while the topic is left out of metadata requests (metadata.max.idle.ms);
 	// stale, once a send found it idle, until its metadata was fetched again.
 	idle, stale atomic.Bool
@@ -40,6 +44,9 @@ type topicState struct {
 // wanted reports whether ts's metadata is still wanted at nowMs: it was sent to within
 // metadata.max.idle.ms, or a record of it waits for delivery.
 func (ts *topicState) wanted(nowMs int64, maxIdle time.Duration) bool {
+	if ts.used.Swap(false) {
+		ts.lastUsed.Store(nowMs)
+	}
 	if nowMs-ts.lastUsed.Load() < maxIdle.Milliseconds() {
 		return true
 	}

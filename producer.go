@@ -404,6 +404,12 @@ func (p *Producer) knownParts(name string, want int32) (*topicState, []*partitio
 		t = v.(*topicState)
 		slot.Store(t)
 	}
+	if !t.used.Load() {
+		t.used.Store(true) // for metadata.max.idle.ms
+	}
+	if t.idle.Load() {
+		return t, nil // forgotten: topicParts learns it again, as the Java client does
+	}
 	if parts := t.parts.Load(); parts != nil && int(want) < len(*parts) {
 		return t, *parts
 	}
@@ -429,9 +435,7 @@ func (p *Producer) topicParts(ctx context.Context, name string, want int32, dead
 		v, _ = p.topics.LoadOrStore(name, ts)
 	}
 	t := v.(*topicState)
-	if now := p.clock.nowMs(); t.lastUsed.Load() != now {
-		t.lastUsed.Store(now)
-	}
+	t.used.Store(true)
 	if t.idle.CompareAndSwap(true, false) {
 		// Left out of metadata for metadata.max.idle.ms: learn it again, as a new topic.
 		t.stale.Store(true)
