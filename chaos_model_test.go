@@ -54,6 +54,10 @@ type chaosRun struct {
 	batchFail int64 // and with one
 	gated     map[string]int
 	stats     Stats // after the final Close
+	// dialFailures are the failed connection attempts, and clearedAt when the faults were
+	// gone.
+	dialFailures []chaosDialFailure
+	clearedAt    time.Time
 	// groupOffsets are chaosGroup's committed offsets after the final Close.
 	groupOffsets map[string]map[int32]kafkatest.CommittedOffset
 	// fenceFrom and fenceTo bound the InitTransactions of the fencing second producer,
@@ -161,6 +165,12 @@ type chaosChange struct {
 	refreshesAfter int64
 	shrank         bool
 	recreated      bool // deleted and created again, not grown
+}
+
+// chaosDialFailure is a failed connection attempt to a broker, from its start to its end.
+type chaosDialFailure struct {
+	node       int32
+	start, end time.Time
 }
 
 // chaosTxn is one transaction the driver ran.
@@ -435,8 +445,18 @@ func fnvHash(s string) uint32 {
 // chaosHooks are the run's Config.Hooks.
 type chaosHooks chaosRun
 
-func (h *chaosHooks) OnBrokerConnect(int32, string, time.Duration, error) {}
-func (h *chaosHooks) OnBrokerDisconnect(int32, string, error)             {}
+// OnBrokerConnect notes failed connection attempts (see backingOffAt).
+func (h *chaosHooks) OnBrokerConnect(node int32, _ string, d time.Duration, err error) {
+	if err == nil {
+		return
+	}
+	r := (*chaosRun)(h)
+	now := time.Now()
+	r.mu.Lock()
+	r.dialFailures = append(r.dialFailures, chaosDialFailure{node: node, start: now.Add(-d), end: now})
+	r.mu.Unlock()
+}
+func (h *chaosHooks) OnBrokerDisconnect(int32, string, error) {}
 func (h *chaosHooks) OnProduceRequest(int32, int, time.Duration, error) {
 	r := (*chaosRun)(h)
 	if r.plan.nestRate > 0 {

@@ -19,9 +19,10 @@ import (
 //	stats            Stats().RecordsSent/RecordsFailed equal the outcomes OnRecordDone saw, and
 //	                 the records OnBatchDone reported; buffer.memory back to zero, nothing in flight
 //	acked-in-log     an acknowledged record is in the log at the partition and offset reported
+//	                 (not with acks=0, where a record written to a connection may be lost)
 //	exactly-once     with idempotence, no record is in a topic's log twice
 //	order            acknowledged records of one stream and partition are in the log in the
-//	                 order they were sent
+//	                 order they were sent (not with acks=0: see check)
 //	key-placement    once the producer has fetched metadata after a topic changed, a keyed
 //	                 record goes to murmur2(key) over the topic's partitions (defect 10)
 //	partition-added  a send naming a partition the topic has does not fail with
@@ -229,8 +230,8 @@ func (r *chaosRun) check() {
 				break
 			}
 		}
-		if !cr.outcomeKnown || cr.err != nil {
-			continue
+		if !cr.outcomeKnown || cr.err != nil || r.plan.cfg.Acks == AcksNone {
+			continue // acks=0: sent means written to the connection, which may lose it
 		}
 		ok := false
 		for _, f := range cr.found {
@@ -243,7 +244,12 @@ func (r *chaosRun) check() {
 		}
 	}
 	// Order: acknowledged records of a stream, in the log of each partition, by first copy.
+	// Not with acks=0: a batch is done once written, so the next one may go out on another
+	// connection (a new leader, a reconnect) and be appended before it.
 	for _, name := range []string{chaosTopicA, chaosTopicB, chaosTopicS} {
+		if r.plan.cfg.Acks == AcksNone {
+			break
+		}
 		for _, inc := range topics[name].incarnations {
 			for p := int32(0); p < inc.partitions; p++ {
 				type pos struct {
@@ -329,6 +335,12 @@ func (r *chaosRun) check() {
 		}
 		defects := r.recordSignature(cr)
 		switch {
+		case (cr.from == "health" || cr.from == "probe") && r.backingOffAt(cr):
+			// Its leader's connection failed while the faults lasted: the reconnect backoff
+			// (up to reconnect.backoff.max.ms, 1 s) outlasted its delivery.timeout.ms, as it
+			// would with the Java client. Dials after the faults must succeed, so a producer
+			// that never reconnects is still caught.
+			r.tracef("record %d failed while its leader's reconnect backoff from the faults ran: %v", cr.id, cr.err)
 		case cr.from == "health":
 			r.violate("recovery", defects, "record %d sent after the faults were gone failed: %v", cr.id, cr.err)
 		case cr.from == "probe":
@@ -405,6 +417,34 @@ func (r *chaosRun) checkOffsets(txns []*chaosTxn) {
 	case last > src:
 		r.violate("txn-offsets", nil, "transaction %d committed with its offsets, but the group holds those of transaction %d", last, src)
 	}
+}
+
+// backingOffAt reports whether cr timed out while the producer may have been waiting out
+// the reconnect backoff of its partition's leader after a connection attempt that began
+// before the faults were gone and failed; and no attempt begun after that failed.
+func (r *chaosRun) backingOffAt(cr *chaosRecord) bool {
+	if !errors.Is(cr.err, ErrTimeout) || r.c == nil {
+		return false
+	}
+	leader := r.c.Leader(cr.topic, cr.md.Partition)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	window := r.plan.cfg.ReconnectBackoffMax
+	if window == 0 {
+		window = DefaultReconnectBackoffMax
+	}
+	window = window * 6 / 5 // its jitter
+	carried := false
+	for _, f := range r.dialFailures {
+		switch {
+		case f.node != leader:
+		case !f.start.Before(r.clearedAt):
+			return false // a connection attempt to a healthy broker failed
+		case f.end.Add(window).After(cr.start):
+			carried = true
+		}
+	}
+	return carried
 }
 
 // txnRefusalOutside reports whether cr is a transactional send refused because no

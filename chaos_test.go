@@ -132,7 +132,7 @@ type chaosMode int
 
 const (
 	chaosIdempotent chaosMode = iota // enable.idempotence, acks=all (the default)
-	chaosPlain                       // acks=1 without idempotence: duplicates allowed
+	chaosPlain                       // acks=1 (or, in one plan of three, 0) without idempotence: duplicates allowed
 	chaosTxnV1                       // transactional, AddPartitionsToTxn (Kafka 3.x)
 	chaosTxnV2                       // transactional, KIP-890 transactions V2 (Kafka 4)
 )
@@ -239,7 +239,7 @@ const (
 // left every other choice of a seed as it was. The later streams likewise: the plan's
 // share of transactions with offsets, the driver's choices of when, the chaos goroutine's
 // choice of offsets faults, of brokers replaced (back at a new address), the driver's
-// concurrent ends, and the plan's idle and availability timeouts.
+// concurrent ends, the plan's idle and availability timeouts, and acks=0.
 const (
 	rngMarkers = 1<<16 + iota
 	rngOffsetsPlan
@@ -248,6 +248,7 @@ const (
 	rngReplace
 	rngEnds
 	rngIdle
+	rngAcks
 )
 
 func newChaosPlan(seed uint64) chaosPlan {
@@ -338,6 +339,9 @@ func newChaosPlan(seed uint64) chaosPlan {
 		cfg.Idempotence = Enabled
 	case chaosPlain:
 		cfg.Idempotence, cfg.Acks = Disabled, AcksLeader
+		if chaosRNG(seed, rngAcks).IntN(3) == 0 {
+			cfg.Acks = AcksNone // sent is written: no answer, no offset, maybe lost
+		}
 	default:
 		cfg.TransactionalID = fmt.Sprintf("chaos-%d", seed)
 		cfg.MaxInFlight = min(cfg.MaxInFlight, 5)
@@ -465,6 +469,9 @@ func runChaos(t *testing.T, plan chaosPlan, tally *chaosTally) {
 	// The chaos goroutine removed every fault, restarted the brokers and recreated deleted
 	// topics before returning: from here the cluster is healthy.
 	r.tracef("faults cleared")
+	r.mu.Lock()
+	r.clearedAt = time.Now()
+	r.mu.Unlock()
 	close(r.cleared)
 	<-driverDone
 	if !plan.mode.txn() {
@@ -513,8 +520,8 @@ func newChaosRun(t *testing.T, plan chaosPlan, c *kafkatest.Cluster) *chaosRun {
 // describePlan returns the plan in one line.
 func (r *chaosRun) describePlan() string {
 	pl, c := r.plan, r.plan.cfg
-	return fmt.Sprintf("%s, %d streams for %v; linger %v batch %d retries %d backoff %v-%v request.timeout %v delivery.timeout %v max.block %v buffer %d in-flight %d %v metadata.max.age %v metadata.max.idle %v connections.max.idle %v availability %v; nest %.3f early close %v (ctx %v) callback close %v short ends %d%% final close ctx %v too-large %v explicit %v close in dial %v fatal at %v marker delay %v offsets %d%%",
-		pl.name(), pl.streams, pl.length, c.Linger, c.BatchSize, c.Retries, c.RetryBackoff, c.RetryBackoffMax, c.RequestTimeout, c.DeliveryTimeout,
+	return fmt.Sprintf("%s, %d streams for %v; acks %v linger %v batch %d retries %d backoff %v-%v request.timeout %v delivery.timeout %v max.block %v buffer %d in-flight %d %v metadata.max.age %v metadata.max.idle %v connections.max.idle %v availability %v; nest %.3f early close %v (ctx %v) callback close %v short ends %d%% final close ctx %v too-large %v explicit %v close in dial %v fatal at %v marker delay %v offsets %d%%",
+		pl.name(), pl.streams, pl.length, c.Acks, c.Linger, c.BatchSize, c.Retries, c.RetryBackoff, c.RetryBackoffMax, c.RequestTimeout, c.DeliveryTimeout,
 		c.MaxBlock, c.BufferMemory, c.MaxInFlight, c.Compression, c.MetadataMaxAge, c.MetadataMaxIdle, c.ConnectionsMaxIdle, c.PartitionerAvailabilityTimeout, pl.nestRate, pl.earlyClose, pl.earlyCloseCtx, pl.callbackClose,
 		pl.shortEnds, pl.finalCloseCtx, pl.tooLarge, pl.explicitParts, pl.closeInDial, pl.fatalAt, pl.markerDelay, pl.offsets)
 }
