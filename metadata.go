@@ -42,7 +42,9 @@ type topicState struct {
 }
 
 // wanted reports whether ts's metadata is still wanted at nowMs: it was sent to within
-// metadata.max.idle.ms, or a record of it waits for delivery.
+// metadata.max.idle.ms, or a record of it waits for delivery. It first counts the sends
+// since its last call as use at nowMs (so a topic stays at most one refresh interval longer
+// than metadata.max.idle.ms); the metadata goroutine calls it once per fetch.
 func (ts *topicState) wanted(nowMs int64, maxIdle time.Duration) bool {
 	if ts.used.Swap(false) {
 		ts.lastUsed.Store(nowMs)
