@@ -467,7 +467,7 @@ func (r *chaosRun) txnDriver() {
 		at := time.Duration(orng.Int64N(int64(length)*5/4 + 1))
 		lead := time.Duration(orng.IntN(3000)) * time.Microsecond // of a call made as it ends
 		if offsets && at < length {
-			r.sendOffsets(cur, at, false)
+			r.sendOffsets(cur, at)
 		}
 		r.gate.set(true)
 		timer := time.NewTimer(length)
@@ -482,7 +482,7 @@ func (r *chaosRun) txnDriver() {
 			break // ended below, once the faults are gone
 		}
 		if offsets && at >= length {
-			r.sendOffsets(cur, 0, true)
+			r.sendOffsets(cur, 0)
 			time.Sleep(lead) // the end comes first, or finds the offsets under way
 		}
 		r.end(cur, commit, short)
@@ -505,7 +505,7 @@ func (r *chaosRun) txnDriver() {
 	}
 	r.healthRecords("health", chaosTopicS, 12)
 	if r.plan.offsets > 0 {
-		r.sendOffsets(tx, 0, true)
+		r.sendOffsets(tx, 0)
 	}
 	r.end(tx, true, false)
 }
@@ -521,13 +521,12 @@ func chaosOffsets(k int) map[string]map[int32]Offset {
 
 func chaosOffsetBase(partition int32) int64 { return 1000 * (int64(partition) + 1) }
 
-// sendOffsets calls SendOffsetsToTransaction for tx after at, from a goroutine of its own;
-// racing says it was started as the transaction ends, so that the end may come first.
+// sendOffsets calls SendOffsetsToTransaction for tx after at, from a goroutine of its own.
 // end waits for the call to return, so that it cannot join the next transaction.
-func (r *chaosRun) sendOffsets(tx *chaosTxn, at time.Duration, racing bool) {
+func (r *chaosRun) sendOffsets(tx *chaosTxn, at time.Duration) {
 	done := make(chan struct{})
 	r.mu.Lock()
-	tx.offsetsDone, tx.offsetsRacing = done, racing
+	tx.offsetsDone = done
 	r.mu.Unlock()
 	go func() {
 		defer close(done)
@@ -540,7 +539,7 @@ func (r *chaosRun) sendOffsets(tx *chaosTxn, at time.Duration, racing bool) {
 			return r.p.SendOffsetsToTransaction(context.Background(), chaosOffsets(tx.k), ConsumerGroupMetadata{GroupID: chaosGroup})
 		})
 		r.mu.Lock()
-		tx.offsetsReturn, tx.offsetsErr = time.Now(), err
+		tx.offsetsErr = err
 		r.mu.Unlock()
 		r.tracef("txn %d: SendOffsetsToTransaction: %v", tx.k, err)
 	}()

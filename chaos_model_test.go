@@ -186,10 +186,9 @@ type chaosTxn struct {
 	ended                  bool      // a commit or an abort succeeded
 	health                 bool      // the transaction run after the faults are gone
 	// SendOffsetsToTransaction, when the transaction sent offsets (chaosOffsets(k)).
-	offsetsCall, offsetsReturn time.Time     // zero when it made no call
-	offsetsErr                 error         // what the call returned
-	offsetsDone                chan struct{} // closed once the call returned; nil without one
-	offsetsRacing              bool          // the call was started as the transaction ended
+	offsetsCall time.Time     // when it was called; zero when it made no call
+	offsetsErr  error         // what it returned
+	offsetsDone chan struct{} // closed once it returned; nil without a call
 }
 
 // chaosViolation is a broken invariant.
