@@ -438,8 +438,8 @@ func (r *chaosRun) backingOffAt(cr *chaosRecord) bool {
 	for _, f := range r.dialFailures {
 		switch {
 		case f.node != leader:
-		case !f.start.Before(r.clearedAt):
-			return false // a connection attempt to a healthy broker failed
+		case !f.start.Before(r.clearedAt) && (r.closeAt.IsZero() || f.end.Before(r.closeAt)):
+			return false // a connection attempt to a healthy broker failed (not one Close ended)
 		case f.end.Add(window).After(cr.start):
 			carried = true
 		}
