@@ -76,6 +76,7 @@ type transactions struct {
 
 func newTransactions(p *Producer) *transactions {
 	t := &transactions{p: p, id: p.cfg.TransactionalID, pending: map[*partition]bool{}, callSem: make(chan struct{}, 1)}
+	t.offsets.sem = make(chan struct{}, 1)
 	t.sendDone = sync.NewCond(&t.mu)
 	return t
 }

@@ -7,7 +7,6 @@ import (
 	"net"
 	"sort"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -49,16 +48,18 @@ type ConsumerGroupMetadata struct {
 }
 
 // txnOffsets is the state of SendOffsetsToTransaction within [transactions]: busy, idle and
-// joined are guarded by transactions.mu, the group coordinator connection by mu.
+// joined are guarded by transactions.mu, the group coordinator connection by sem.
 type txnOffsets struct {
 	busy   int           // SendOffsetsToTransaction calls under way
 	idle   chan struct{} // closed when busy drops to 0; a new one when it rises from 0
 	joined bool          // the ongoing transaction holds offsets: EndTxn must be sent to end it
 
-	mu    sync.Mutex // one group coordinator request at a time; guards group and coord
+	// sem holds one group coordinator request at a time (a semaphore, so that a call
+	// waiting for another's can give up with its ctx); it guards group and coord.
+	sem   chan struct{}
 	group string
 	coord *conn.Conn // to the coordinator of group
-	// live is coord, for closeOffsets to abort without waiting for a request under mu.
+	// live is coord, for closeOffsets to abort without waiting for a request under sem.
 	live atomic.Pointer[conn.Conn]
 }
 
@@ -97,13 +98,13 @@ func (t *transactions) offsetsEndedLocked() { t.offsets.joined = false }
 // closeOffsets closes the group coordinator connection.
 func (t *transactions) closeOffsets() {
 	if c := t.offsets.live.Load(); c != nil {
-		c.Abort(ErrClosed) // a TxnOffsetCommit in flight fails now, releasing mu
+		c.Abort(ErrClosed) // a TxnOffsetCommit in flight fails now, releasing sem
 	}
-	t.offsets.mu.Lock()
+	t.offsets.sem <- struct{}{}
 	c := t.offsets.coord
 	t.offsets.coord, t.offsets.group = nil, ""
 	t.offsets.live.Store(nil)
-	t.offsets.mu.Unlock()
+	<-t.offsets.sem
 	if c != nil {
 		c.Close()
 	}
@@ -341,8 +342,12 @@ func (t *transactions) commitOffsets(ctx context.Context, offsets map[string]map
 // took every offset; otherwise the partitions to send again and why: a retriable error for a
 // retry, any other to give up.
 func (t *transactions) txnOffsetCommit(ctx context.Context, pending []pendingOffset, group ConsumerGroupMetadata, maxVersion int16) ([]pendingOffset, error) {
-	t.offsets.mu.Lock()
-	defer t.offsets.mu.Unlock()
+	select {
+	case t.offsets.sem <- struct{}{}:
+	case <-ctx.Done():
+		return pending, fmt.Errorf("%w while another TxnOffsetCommit was under way", ctx.Err())
+	}
+	defer func() { <-t.offsets.sem }()
 	c, err := t.groupCoordinator(ctx, group.GroupID)
 	if err != nil {
 		return pending, err
@@ -413,7 +418,7 @@ func (t *transactions) txnOffsetCommit(ctx context.Context, pending []pendingOff
 
 // groupCoordinator returns a connection to the coordinator of group, finding it with
 // FindCoordinator (key type group) through the transaction coordinator's connection.
-// t.offsets.mu is held.
+// t.offsets.sem is held.
 func (t *transactions) groupCoordinator(ctx context.Context, group string) (*conn.Conn, error) {
 	o := &t.offsets
 	if o.coord != nil && o.group == group && o.coord.Err() == nil {
@@ -437,7 +442,7 @@ func (t *transactions) groupCoordinator(ctx context.Context, group string) (*con
 	if err != nil {
 		return nil, fmt.Errorf("%w: group %q, node %d: %w", errNoCoordinator, group, node, err)
 	}
-	if t.p.closed.Load() { // Close may have passed closeOffsets, which waits for o.mu
+	if t.p.closed.Load() { // Close may have passed closeOffsets, which waits for o.sem
 		c.Close()
 		return nil, ErrClosed
 	}
@@ -447,7 +452,7 @@ func (t *transactions) groupCoordinator(ctx context.Context, group string) (*con
 }
 
 // dropGroupCoordinatorLocked forgets the group coordinator connection, closing it because of
-// err (nil: it is replaced). t.offsets.mu is held.
+// err (nil: it is replaced). t.offsets.sem is held.
 func (t *transactions) dropGroupCoordinatorLocked(err error) {
 	o := &t.offsets
 	if o.coord == nil {

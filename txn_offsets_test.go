@@ -539,3 +539,34 @@ func TestSendOffsetsClose(t *testing.T) {
 		t.Fatalf("SendOffsetsToTransaction through Close: %v", err)
 	}
 }
+
+// A SendOffsetsToTransaction waiting for another one's TxnOffsetCommit (one group
+// coordinator request at a time) gives up when its ctx ends. Before, it waited on a mutex
+// for the other request's answer, 2 s here, whatever its ctx.
+func TestSendOffsetsWaitEndsWithCtx(t *testing.T) {
+	c := newCluster(t, kafkatest.SeedTopic("out", 1))
+	p, ctx := txnProducer(t, c, "two")
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	c.InjectFault(kafkatest.Fault{Key: wire.KeyTxnOffsetCommit, Broker: kafkatest.AnyBroker, Delay: 2 * time.Second})
+	offsets, _ := roundOffsets(1)
+	first := make(chan error, 1)
+	go func() { first <- p.SendOffsetsToTransaction(ctx, offsets, ConsumerGroupMetadata{GroupID: "g"}) }()
+	waitFor(t, ctx, "the first TxnOffsetCommit", func() bool { return c.RequestCount(wire.KeyTxnOffsetCommit) > 0 })
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	second := make(chan error, 1)
+	go func() { second <- p.SendOffsetsToTransaction(short, offsets, ConsumerGroupMetadata{GroupID: "g"}) }()
+	select {
+	case err := <-second:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("the second call: %v, want its deadline", err)
+		}
+	case err := <-first:
+		t.Fatalf("the first call returned (%v) before the second gave up", err)
+	}
+	if err := <-first; err != nil {
+		t.Fatalf("the first call: %v", err)
+	}
+}
