@@ -1030,16 +1030,7 @@ func TestRecreatedTopicRestartsSequences(t *testing.T) {
 				}
 			}
 			txn("old", "old", "old")
-			if err := c.DeleteTopic("re"); err != nil {
-				t.Fatal(err)
-			}
-			if err := c.CreateTopic("re", 1); err != nil {
-				t.Fatal(err)
-			}
-			newID, _ := c.TopicID("re")
-			v, _ := p.topics.Load("re")
-			ts := v.(*topicState)
-			waitFor(t, ctx, "the producer to see the new topic", func() bool { return *ts.id.Load() == newID })
+			ts := recreateTopic(t, ctx, c, p, "re")
 			failed := int64(0)
 			if mode == "txn-v1" {
 				if err := p.BeginTransaction(); err != nil {
@@ -1095,16 +1086,8 @@ func TestStaleTopicIDIgnored(t *testing.T) {
 	}
 	commit("old")
 	oldID, _ := c.TopicID("re")
-	if err := c.DeleteTopic("re"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.CreateTopic("re", 1); err != nil {
-		t.Fatal(err)
-	}
+	ts := recreateTopic(t, ctx, c, p, "re")
 	newID, _ := c.TopicID("re")
-	v, _ := p.topics.Load("re")
-	ts := v.(*topicState)
-	waitFor(t, ctx, "the producer to see the new topic", func() bool { return *ts.id.Load() == newID })
 	commit("first") // sequence 0 of the new topic
 
 	stale := func(h wire.RequestHeader, a []byte) ([]byte, bool) {
@@ -1280,4 +1263,21 @@ func TestCoordinatorCallsEndWithCtx(t *testing.T) {
 			return p.SendOffsetsToTransaction(short, offsets, ConsumerGroupMetadata{GroupID: "g"})
 		})
 	})
+}
+
+// recreateTopic deletes topic and creates it again with one partition, and waits for p's
+// metadata to show the new topic id.
+func recreateTopic(t *testing.T, ctx context.Context, c *kafkatest.Cluster, p *Producer, topic string) *topicState {
+	t.Helper()
+	if err := c.DeleteTopic(topic); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CreateTopic(topic, 1); err != nil {
+		t.Fatal(err)
+	}
+	newID, _ := c.TopicID(topic)
+	v, _ := p.topics.Load(topic)
+	ts := v.(*topicState)
+	waitFor(t, ctx, "the producer to see the new topic", func() bool { return *ts.id.Load() == newID })
+	return ts
 }
