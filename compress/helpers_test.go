@@ -3,7 +3,10 @@ package compress
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
+
+	"github.com/gregor-kafka/producer/wire"
 )
 
 // codecs lists every codec, none included.
@@ -64,4 +67,29 @@ func mustCompress(t testing.TB, c Codec, level int, src []byte) []byte {
 		t.Fatalf("AppendCompress(%s, %d): %v", c, level, err)
 	}
 	return out
+}
+
+// recordWords is the vocabulary of recordBatch's values, as interop/bench's payloads.
+var recordWords = strings.Fields(`kafka producer record batch partition leader broker offset topic
+	value key header timestamp request response error retry linger compress buffer memory
+	network socket latency throughput client server metadata sequence epoch commit abort
+	order user event click view purchase cart session page device region status ok failed
+	pending 200 404 500 GET POST PUT json id name email amount currency EUR USD true false`)
+
+// recordBatch returns about size bytes of Kafka records (the records region of a batch)
+// with 100-byte values of words from a fixed vocabulary, the same bytes for the same size,
+// as interop/bench's scenarios send.
+func recordBatch(size int) []byte {
+	r := rand.New(rand.NewPCG(1, 2))
+	b := make([]byte, 0, size+256)
+	v := make([]byte, 0, 128)
+	for i := 0; len(b) < size; i++ {
+		v = v[:0]
+		for len(v) < 100 {
+			v = append(v, recordWords[r.IntN(len(recordWords))]...)
+			v = append(v, ' ')
+		}
+		b = wire.AppendRecord(b, int32(i), int64(i/50), nil, v[:100], nil)
+	}
+	return b
 }

@@ -31,8 +31,8 @@ func lz4SearchDepth(level int) int {
 	return 1 << min(level+2, 16)
 }
 
-// lz4BlockCompressor is *lz4.Compressor or *lz4.CompressorHC, pooled because their hash
-// tables (136 KiB and 256 KiB) are too large to allocate per batch.
+// lz4BlockCompressor is our *lz4FastEncoder or pierrec/lz4's *lz4.CompressorHC, pooled
+// because their hash tables (64 KiB and 256 KiB) are too large to allocate per batch.
 type lz4BlockCompressor interface {
 	CompressBlock(src, dst []byte) (int, error)
 }
@@ -40,7 +40,7 @@ type lz4BlockCompressor interface {
 // newLZ4Encoder returns the block compressor for a search depth (0: the fast one).
 func newLZ4Encoder(depth int) any {
 	if depth == 0 {
-		return new(lz4.Compressor)
+		return new(lz4FastEncoder)
 	}
 	return &lz4.CompressorHC{Level: lz4.CompressionLevel(depth)}
 }
