@@ -24,8 +24,9 @@ var errNoEncoder = errors.New("compress: cannot build encoder")
 // Levels map to the libraries as follows.
 //
 //   - gzip: the deflate level; -1 is klauspost/compress's default.
-//   - lz4: 9, the default, uses pierrec/lz4's fast compressor, as the Java client uses
-//     lz4-java's fast compressor for its default level and LZ4HC for every other level.
+//   - lz4: 9, the default, uses our own fast block encoder (lz4FastEncoder), as the Java
+//     client uses lz4-java's fast compressor for its default level and LZ4HC for every other
+//     level.
 //     Any other level L uses pierrec/lz4's high-compression compressor with a match search
 //     depth of 2^(L+2) candidates, at most 2^16: from 8 at level 1, the least depth at
 //     which it compresses better than the fast compressor (as LZ4HC's lowest levels do),
