@@ -68,14 +68,15 @@ func BenchmarkLZ4Levels(b *testing.B) {
 }
 
 // BenchmarkLZ4Block compares the fast lz4 level's block encoder with pierrec/lz4's fast
-// Compressor on 1 MiB of records with 100-byte text values and on 1 MiB of JSON events,
-// compressed as appendLZ4 does: 64 KiB blocks, each into a dst of its own size. The ratio is
+// Compressor on 1 MiB of records with 100-byte text values, on 1 MiB of JSON events, and on
+// the small batches of a short linger.ms (4 KiB and 300 bytes of records), compressed as
+// appendLZ4 does: 64 KiB blocks, each into a dst of its own size. The ratio is
 // input/output, a block that does not fit counting at its own size (it would be stored).
 func BenchmarkLZ4Block(b *testing.B) {
 	inputs := []struct {
 		name string
 		src  []byte
-	}{{"records", recordBatch(1 << 20)}, {"json", jsonEvents(1 << 20)}}
+	}{{"records", recordBatch(1 << 20)}, {"json", jsonEvents(1 << 20)}, {"records-4k", recordBatch(4 << 10)}, {"records-300", recordBatch(300)}}
 	encoders := []struct {
 		name string
 		new  func() lz4BlockCompressor

