@@ -146,6 +146,10 @@ type partition struct {
 	// for sending, or when its backlog began (Unix ns), for partitioner.availability.timeout.ms.
 	backlog   atomic.Int64
 	lastDrain atomic.Int64
+	// compRatio is the size of the partition's last compressed batch over its records'
+	// uncompressed size, in 1/1024ths (0: none compressed yet): the next compressed copy
+	// takes a buffer of about that size rather than one of the uncompressed size.
+	compRatio atomic.Uint32
 }
 
 // appendRecord encodes one record into the partition's open batch, sealing the batch and
@@ -348,11 +352,23 @@ func (p *Producer) encode(b *batch) error {
 	}
 	// The sink cannot wait for memory (what it sends frees it): the compressed copy is
 	// counted, but taken even above buffer.memory.
-	buf := p.mem.getNow(len(b.buf))
+	in := len(b.buf) - wire.RecordBatchHeaderSize
+	want := len(b.buf)
+	if r := b.part.compRatio.Load(); r != 0 {
+		// The estimate, an eighth more, and room for a codec's framing; the buffer's class
+		// (a power of two) rounds it up further. A batch that compresses worse than that
+		// grows the buffer as it is appended to.
+		est := int(int64(in) * int64(r) >> 10)
+		want = min(want, wire.RecordBatchHeaderSize+est+est/8+1024)
+	}
+	buf := p.mem.getNow(want)
 	out, err := p.compressor.AppendCompress(buf[:wire.RecordBatchHeaderSize], b.buf[wire.RecordBatchHeaderSize:])
 	if err != nil {
 		p.mem.put(buf)
 		return err
+	}
+	if in > 0 {
+		b.part.compRatio.Store(uint32(max(1, int64(len(out)-wire.RecordBatchHeaderSize)<<10/int64(in))))
 	}
 	b.wireBuf = p.mem.settle(buf, out) // a codec may have grown it (incompressible input)
 	return nil

@@ -3,6 +3,7 @@ package producer
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"github.com/gregor-kafka/producer/internal/testutil"
@@ -455,6 +456,74 @@ func TestSmallBufferMemoryStartsSmallBatches(t *testing.T) {
 	}
 	if got := len(c.Records("small", 0)); got != n {
 		t.Fatalf("%d records stored, want %d", got, n)
+	}
+}
+
+// TestCompressedCopySizedByRatio checks, for each codec, that a batch's compressed copy
+// takes a buffer of about the size its partition's last batch compressed to, not one of its
+// uncompressed size, and fits in it; and that a batch compressing far worse than that
+// estimate still compresses whole, its grown buffer counted and, like the others, given back.
+func TestCompressedCopySizedByRatio(t *testing.T) {
+	c := newCluster(t)
+	const size = 1 << 20
+	words := strings.Fields("kafka producer record batch partition leader broker offset topic value key header timestamp request response error retry linger")
+	for _, codec := range []compress.Codec{compress.Gzip, compress.Snappy, compress.LZ4, compress.Zstd} {
+		t.Run(codec.String(), func(t *testing.T) {
+			p := newProducer(t, Config{BootstrapServers: c.Addrs(), Compression: codec, BatchSize: size, BufferMemory: 64 << 20})
+			pa := new(partition)
+			rng := rand.New(rand.NewPCG(1, 2))
+			newBatch := func(incompressible bool) *batch {
+				b := p.newBatch(pa, p.mem.getNow(size), 0)
+				var v []byte
+				for i := 0; len(b.buf) < size-1024; i++ {
+					v = v[:0]
+					for len(v) < 100 {
+						if incompressible {
+							v = binary.LittleEndian.AppendUint64(v, rng.Uint64())
+						} else {
+							v = append(v, words[rng.IntN(len(words))]...)
+							v = append(v, ' ')
+						}
+					}
+					b.buf = wire.AppendRecord(b.buf, int32(i), 0, nil, v, nil)
+					b.count++
+				}
+				if err := p.encode(b); err != nil {
+					t.Fatal(err)
+				}
+				out, err := compress.Decompress(codec, nil, b.wireBuf[wire.RecordBatchHeaderSize:], size)
+				if err != nil || !bytes.Equal(out, b.buf[wire.RecordBatchHeaderSize:]) {
+					t.Fatalf("the compressed copy does not decompress to the records: %v", err)
+				}
+				return b
+			}
+			first := newBatch(false)
+			if cap(first.wireBuf) != size {
+				t.Fatalf("first compressed copy in %d bytes, want the uncompressed size %d (no estimate yet)", cap(first.wireBuf), size)
+			}
+			second := newBatch(false)
+			// The buffer's class: the estimate with its margin, rounded up to a power of two.
+			want := 4 << 10
+			for want < len(first.wireBuf)+len(first.wireBuf)/8+1024 {
+				want <<= 1
+			}
+			if cap(second.wireBuf) != want {
+				t.Fatalf("second compressed copy of %d bytes in a buffer of %d, want %d (the first took %d)", len(second.wireBuf), cap(second.wireBuf), want, len(first.wireBuf))
+			}
+			third := newBatch(true)
+			if len(third.wireBuf) < size/2 {
+				t.Fatalf("random values compressed to %d bytes", len(third.wireBuf))
+			}
+			if got, want := p.mem.inUse.Load(), int64(3*size+cap(first.wireBuf)+cap(second.wireBuf)+cap(third.wireBuf)); got != want {
+				t.Fatalf("%d bytes of buffer.memory in use, want %d", got, want)
+			}
+			for _, b := range []*batch{first, second, third} {
+				p.recycle(b)
+			}
+			if got := p.mem.inUse.Load(); got != 0 {
+				t.Fatalf("%d bytes of buffer.memory in use after the batches were recycled", got)
+			}
+		})
 	}
 }
 

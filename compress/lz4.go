@@ -46,7 +46,10 @@ func newLZ4Encoder(depth int) any {
 }
 
 // appendLZ4 writes the frame itself rather than through lz4.Writer, so that its layout is
-// exactly the Java client's and the blocks are compressed straight into dst.
+// exactly the Java client's and the blocks are compressed straight into dst. A block is
+// compressed into the room dst has; dst grows (by a whole block's worth) only when the block
+// does not fit there, so a dst sized to the expected output is not reallocated for the
+// worst case of its last blocks.
 func (c *Compressor) appendLZ4(dst, src []byte) []byte {
 	e := c.pool.Get().(lz4BlockCompressor)
 	dst = append(dst, lz4FrameHeader[:]...)
@@ -55,22 +58,39 @@ func (c *Compressor) appendLZ4(dst, src []byte) []byte {
 		block := src[:n]
 		src = src[n:]
 		off := len(dst)
-		dst = slices.Grow(dst, 4+n)
-		dst = dst[:off+4+n]
-		// A compressed block is used only if it is smaller than the input, as in Java;
-		// the compressors return 0 (or an error) when it does not fit in n bytes.
-		out := dst[off+4 : off+4+n : off+4+n]
-		k, err := e.CompressBlock(block, out)
-		if err != nil || k <= 0 || k >= n {
-			copy(out, block)
+		k := lz4Block(e, block, dst[off:cap(dst)])
+		if k == 0 && cap(dst)-off-4 < n {
+			// It may fit in n bytes, or be stored in them.
+			dst = slices.Grow(dst, 4+n)
+			k = lz4Block(e, block, dst[off:cap(dst)])
+		}
+		if k == 0 {
+			dst = dst[:off+4+n]
+			copy(dst[off+4:], block)
 			binary.LittleEndian.PutUint32(dst[off:], uint32(n)|lz4Uncompressed)
 			continue
 		}
-		binary.LittleEndian.PutUint32(dst[off:], uint32(k))
 		dst = dst[:off+4+k]
+		binary.LittleEndian.PutUint32(dst[off:], uint32(k))
 	}
 	c.pool.Put(e)
 	return binary.LittleEndian.AppendUint32(dst, 0)
+}
+
+// lz4Block compresses block into spare after 4 bytes left for its size, in at most
+// len(block)-1 bytes: a compressed block is used only if it is smaller than the input, as in
+// Java. It returns the compressed length, or 0 when the block does not fit in spare or would
+// not be smaller (the compressors return 0, or an error, when it does not fit).
+func lz4Block(e lz4BlockCompressor, block, spare []byte) int {
+	room := min(len(spare)-4, len(block))
+	if room <= 0 {
+		return 0
+	}
+	k, err := e.CompressBlock(block, spare[4:4+room:4+room])
+	if err != nil || k <= 0 || k >= len(block) {
+		return 0
+	}
+	return k
 }
 
 // lz4Decoder is a pooled frame reader with the source reader it reads from.

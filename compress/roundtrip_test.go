@@ -94,3 +94,41 @@ func TestLevelsDiffer(t *testing.T) {
 }
 
 func isTooLarge(err error) bool { return err != nil && errors.Is(err, ErrTooLarge) }
+
+// TestAppendCompressInSizedDst compresses into a dst whose capacity is just the output's
+// size, as the producer sizes a batch's compressed copy by its partition's last ratio: the
+// output must be the same and written in dst's own storage, even where a codec would reserve
+// a block's worst case (lz4, snappy). A dst one block too short still gets the whole output.
+func TestAppendCompressInSizedDst(t *testing.T) {
+	payloads := map[string][]byte{
+		"records": recordBatch(1 << 20),
+		"json":    jsonEvents(1 << 20),
+		// Blocks stored uncompressed, then compressible ones.
+		"mixed": append(randomBytes(200<<10, 2), jsonEvents(300<<10)...),
+	}
+	for _, c := range codecs[1:] {
+		for _, level := range testLevels(c) {
+			z := mustCompressor(t, c, level)
+			for name, src := range payloads {
+				t.Run(fmt.Sprintf("%s/%d/%s", c, level, name), func(t *testing.T) {
+					want, err := z.AppendCompress(nil, src)
+					if err != nil {
+						t.Fatal(err)
+					}
+					dst := make([]byte, 0, len(want))
+					got, err := z.AppendCompress(dst, src)
+					if err != nil || !bytes.Equal(got, want) {
+						t.Fatalf("into a sized dst: %v, equal %v", err, bytes.Equal(got, want))
+					}
+					if &got[:1][0] != &dst[:1][0] {
+						t.Fatalf("output of %d bytes left a dst of capacity %d", len(got), cap(dst))
+					}
+					short := make([]byte, 0, len(want)-min(len(want)-1, 40<<10))
+					if got, err := z.AppendCompress(short, src); err != nil || !bytes.Equal(got, want) {
+						t.Fatalf("into a short dst: %v, equal %v", err, bytes.Equal(got, want))
+					}
+				})
+			}
+		}
+	}
+}

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"slices"
+	"sync"
 
 	"github.com/golang/snappy"
 )
@@ -21,20 +21,43 @@ const (
 
 var xerialMagic = [8]byte{0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0}
 
-// appendSnappy appends src in xerial framing. An empty src yields the header alone.
+// snappyScratch holds buffers of a block's worst case, for the blocks appendSnappy cannot
+// encode in place.
+var snappyScratch = sync.Pool{New: func() any {
+	b := make([]byte, snappy.MaxEncodedLen(snappyBlockInput))
+	return &b
+}}
+
+// appendSnappy appends src in xerial framing. An empty src yields the header alone. A block
+// is encoded in place where dst has room for its worst case; else (near the end of a dst
+// sized to the expected output) it is encoded aside and copied, and dst grows only if the
+// block does not fit.
 func appendSnappy(dst, src []byte) []byte {
 	dst = append(dst, xerialMagic[:]...)
 	dst = binary.BigEndian.AppendUint32(dst, xerialVersion)
 	dst = binary.BigEndian.AppendUint32(dst, xerialVersion)
+	var scratch *[]byte
 	for len(src) > 0 {
 		n := min(len(src), snappyBlockInput)
 		off := len(dst)
-		dst = slices.Grow(dst, 4+snappy.MaxEncodedLen(n))
-		// Encode writes into the spare capacity in place, as it is long enough.
-		block := snappy.Encode(dst[off+4:cap(dst)], src[:n])
-		dst = dst[:off+4+len(block)]
+		var block []byte
+		if cap(dst)-off-4 >= snappy.MaxEncodedLen(n) {
+			// Encode writes into the spare capacity in place, as it is long enough.
+			block = snappy.Encode(dst[off+4:cap(dst)], src[:n])
+			dst = dst[:off+4+len(block)]
+		} else {
+			if scratch == nil {
+				scratch = snappyScratch.Get().(*[]byte)
+			}
+			block = snappy.Encode(*scratch, src[:n])
+			dst = append(dst, 0, 0, 0, 0)
+			dst = append(dst, block...)
+		}
 		binary.BigEndian.PutUint32(dst[off:], uint32(len(block)))
 		src = src[n:]
+	}
+	if scratch != nil {
+		snappyScratch.Put(scratch)
 	}
 	return dst
 }
