@@ -132,3 +132,38 @@ func TestWriteFuzzCorpus(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCompressIntoDst compresses src, data repeated reps times (so that lz4 and snappy write
+// several blocks), with each codec into a dst that already holds a prefix and has capacity
+// for the fraction room/255 of the output: the output must be the same whatever dst's
+// capacity, after the prefix, and decode to src.
+func FuzzCompressIntoDst(f *testing.F) {
+	f.Add([]byte("kafka producer record batch "), uint8(200), uint8(128))
+	f.Add(randomBytes(1000, 5), uint8(100), uint8(250))
+	f.Add(append(randomBytes(40000, 6), jsonEvents(20000)...), uint8(3), uint8(200))
+	f.Add([]byte{0}, uint8(255), uint8(0))
+	f.Fuzz(func(t *testing.T, data []byte, reps, room uint8) {
+		src := bytes.Repeat(data, int(reps))
+		if len(src) > 256<<10 {
+			src = src[:256<<10]
+		}
+		prefix := []byte("dst")
+		for _, c := range codecs[1:] {
+			z := fuzzCompressors[c]
+			want, err := z.AppendCompress(nil, src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dst := make([]byte, len(prefix), len(prefix)+len(want)*int(room)/255)
+			copy(dst, prefix)
+			got, err := z.AppendCompress(dst, src)
+			if err != nil || !bytes.Equal(got[:len(prefix)], prefix) || !bytes.Equal(got[len(prefix):], want) {
+				t.Fatalf("%s into a dst of capacity %d: %v, not the output into nil", c, cap(dst), err)
+			}
+			back, err := Decompress(c, nil, want, len(src))
+			if err != nil || !bytes.Equal(back, src) {
+				t.Fatalf("%s: %v", c, err)
+			}
+		}
+	})
+}

@@ -47,9 +47,9 @@ func newLZ4Encoder(depth int) any {
 
 // appendLZ4 writes the frame itself rather than through lz4.Writer, so that its layout is
 // exactly the Java client's and the blocks are compressed straight into dst. A block is
-// compressed into the room dst has; dst grows (by a whole block's worth) only when the block
-// does not fit there, so a dst sized to the expected output is not reallocated for the
-// worst case of its last blocks.
+// compressed into the room dst has; only when it does not fit there does dst grow by a whole
+// block's worth and the block is compressed again. So a dst sized to the expected output is
+// not reallocated for the worst case of its last blocks.
 func (c *Compressor) appendLZ4(dst, src []byte) []byte {
 	e := c.pool.Get().(lz4BlockCompressor)
 	dst = append(dst, lz4FrameHeader[:]...)

@@ -29,9 +29,9 @@ var snappyScratch = sync.Pool{New: func() any {
 }}
 
 // appendSnappy appends src in xerial framing. An empty src yields the header alone. A block
-// is encoded in place where dst has room for its worst case; else (near the end of a dst
-// sized to the expected output) it is encoded aside and copied, and dst grows only if the
-// block does not fit.
+// is encoded in place where dst has room for its worst case; where it has not (near the end
+// of a dst sized to the expected output, or in a dst with no room reserved) it is encoded
+// aside and copied in, dst growing only if the block does not fit.
 func appendSnappy(dst, src []byte) []byte {
 	dst = append(dst, xerialMagic[:]...)
 	dst = binary.BigEndian.AppendUint32(dst, xerialVersion)
