@@ -284,9 +284,10 @@ func TestLZ4FastFrames(t *testing.T) {
 	}
 }
 
-// FuzzLZ4Encode compresses any input with one encoder, which keeps its table from input to
-// input, into a dst with room and into one of len(src) bytes: the blocks must follow the
-// format's rules, decode to the input with pierrec/lz4, and leave dst alone past their end.
+// FuzzLZ4Encode compresses any input with one encoder, reused from input to input (a table
+// entry left from an earlier input must not be taken for a match), into a dst with room and
+// into one of len(src) bytes: the blocks must follow the format's rules, decode to the input
+// with pierrec/lz4, and leave dst alone past their end.
 func FuzzLZ4Encode(f *testing.F) {
 	f.Add([]byte(""))
 	f.Add([]byte("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"))
