@@ -105,9 +105,10 @@ func (e *lz4FastEncoder) CompressBlock(src, dst []byte) (int, error) {
 			end := lz4MatchEnd(src, i+lz4MinMatch, ref+lz4MinMatch, matchLimit)
 
 			lit, ml := i-anchor, end-i-lz4MinMatch
-			// The sequence takes at most 4+lit+(lit>>7)+(ml>>7) bytes: check that
-			// first, without dividing by 255 for its exact size.
-			if d+4+lit+lit>>7+ml>>7 > len(dst) && d+3+lz4LenBytes(lit)+lit+lz4LenBytes(ml) > len(dst) {
+			// The sequence takes at most 5+lit+(lit>>7)+(ml>>7) bytes (a token, an offset,
+			// and each length's extension bytes, at most 1+l/255): check that first,
+			// without dividing by 255 for its exact size.
+			if d+5+lit+lit>>7+ml>>7 > len(dst) && d+3+lz4LenBytes(lit)+lit+lz4LenBytes(ml) > len(dst) {
 				return 0, nil
 			}
 			tok := d

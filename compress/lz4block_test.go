@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gregor-kafka/producer/wire"
 	"github.com/pierrec/lz4/v4"
 )
 
@@ -285,9 +286,9 @@ func TestLZ4FastFrames(t *testing.T) {
 }
 
 // FuzzLZ4Encode compresses any input with one encoder, reused from input to input (a table
-// entry left from an earlier input must not be taken for a match), into a dst with room and
-// into one of len(src) bytes: the blocks must follow the format's rules, decode to the input
-// with pierrec/lz4, and leave dst alone past their end.
+// entry left from an earlier input must not be taken for a match), into a dst with room, into
+// one of len(src) bytes and into two shorter than the block: the blocks must follow the
+// format's rules, decode to the input with pierrec/lz4, and leave dst alone past their end.
 func FuzzLZ4Encode(f *testing.F) {
 	f.Add([]byte(""))
 	f.Add([]byte("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"))
@@ -301,5 +302,47 @@ func FuzzLZ4Encode(f *testing.F) {
 			src = src[:lz4BlockInput]
 		}
 		checkLZ4Block(t, e, src)
+		// Into dsts too short for the block, by one byte and by an amount the input picks:
+		// nothing fits, nothing is written past them.
+		full := encodeLZ4Block(t, e, src, lz4BlockBound(len(src)))
+		for _, n := range []int{len(full) - 1, len(full) - 1 - len(src)%97} {
+			if n >= 0 && len(encodeLZ4Block(t, e, src, n)) != 0 {
+				t.Fatalf("%d bytes: a block of %d fit in %d", len(src), len(full), n)
+			}
+		}
 	})
+}
+
+// TestLZ4BlockEveryDstLen compresses blocks into every dst length around their size (and
+// the smallest ones): a dst shorter than the block gets 0 and nothing written past it, a
+// longer one the same block. Records with long runs and both lengths past 15 found a quick
+// size check that was one byte short (a write past dst).
+func TestLZ4BlockEveryDstLen(t *testing.T) {
+	var records []byte
+	for i := 0; len(records) < lz4BlockInput; i++ {
+		records = wire.AppendRecord(records, int32(i), int64(i), []byte(fmt.Sprintf("key-%d", i)),
+			bytes.Repeat([]byte{byte(i)}, 50+i%40), []wire.RecordHeader{{Key: "h", Value: []byte(fmt.Sprint(i))}})
+	}
+	e := new(lz4FastEncoder)
+	for name, src := range map[string][]byte{
+		"records": records[:lz4BlockInput],
+		"text":    textBytes(20000, 9),
+		"json":    jsonEvents(30000),
+		"runs":    bytes.Repeat([]byte("abcdefghijklmnopqrstuvwxyz0123456789"), 1000),
+	} {
+		// Every length for the first 6 KiB of it, the lengths around the size for all of it.
+		for _, src := range [][]byte{src[:6<<10], src} {
+			full := encodeLZ4Block(t, e, src, lz4BlockBound(len(src)))
+			from := 0
+			if len(src) > 6<<10 {
+				from = max(0, len(full)-600)
+			}
+			for n := from; n <= len(full)+20; n++ {
+				got := encodeLZ4Block(t, e, src, n)
+				if n < len(full) && len(got) != 0 || n >= len(full) && !bytes.Equal(got, full) {
+					t.Fatalf("%s: %d bytes into %d: a block of %d, want %d", name, len(src), n, len(got), len(full))
+				}
+			}
+		}
+	}
 }
