@@ -69,14 +69,14 @@ type transactions struct {
 	ending  *endCall
 	initing *pendingCall
 
-	// callSem holds one coordinator request at a time (a semaphore, so that a caller waiting
-	// for another's request can give up with its ctx).
-	callSem chan struct{}
+	// calls holds one transaction coordinator request at a time.
+	calls callLock
 }
 
 func newTransactions(p *Producer) *transactions {
-	t := &transactions{p: p, id: p.cfg.TransactionalID, pending: map[*partition]bool{}, callSem: make(chan struct{}, 1)}
-	t.offsets.sem = make(chan struct{}, 1)
+	t := &transactions{p: p, id: p.cfg.TransactionalID, pending: map[*partition]bool{},
+		calls: newCallLock("the transaction coordinator")}
+	t.offsets.calls = newCallLock("the group coordinator")
 	t.sendDone = sync.NewCond(&t.mu)
 	return t
 }
@@ -731,10 +731,10 @@ func (t *transactions) dropCoordinatorOn(err error) {
 // call sends req to the coordinator, finding it first if needed; maxVersion caps the
 // version (-1: none).
 func (t *transactions) call(ctx context.Context, req wire.Request, resp wire.Response, maxVersion int16) error {
-	if err := t.lockCalls(ctx); err != nil {
+	if err := t.calls.lock(ctx); err != nil {
 		return err
 	}
-	defer t.unlockCalls()
+	defer t.calls.unlock()
 	c, err := t.coordinator(ctx)
 	if err != nil {
 		return err
@@ -757,22 +757,34 @@ func (t *transactions) call(ctx context.Context, req wire.Request, resp wire.Res
 	return nil
 }
 
-// lockCalls waits for the coordinator requests under way, or until ctx ends; unlockCalls
-// lets the next one go.
-func (t *transactions) lockCalls(ctx context.Context) error {
+// callLock admits one request at a time to a coordinator: a semaphore rather than a mutex,
+// so that a caller waiting for another's request gives up when its ctx ends.
+type callLock struct {
+	sem  chan struct{}
+	name string // the coordinator, for the error of a caller that gave up
+}
+
+func newCallLock(name string) callLock { return callLock{sem: make(chan struct{}, 1), name: name} }
+
+// lock waits for the request under way, or until ctx ends.
+func (l callLock) lock(ctx context.Context) error {
 	select {
-	case t.callSem <- struct{}{}:
+	case l.sem <- struct{}{}:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("%w while another request to the transaction coordinator was under way", ctx.Err())
+		return fmt.Errorf("%w while another request to %s was under way", ctx.Err(), l.name)
 	}
 }
 
-func (t *transactions) unlockCalls() { <-t.callSem }
+// lockNow waits for the request under way, whatever the time.
+func (l callLock) lockNow() { l.sem <- struct{}{} }
+
+// unlock lets the next request go.
+func (l callLock) unlock() { <-l.sem }
 
 // coordinator returns a connection to the transaction coordinator, finding it with
 // FindCoordinator (key type transaction) through any broker; its dials end with ctx.
-// lockCalls is held.
+// t.calls is held.
 func (t *transactions) coordinator(ctx context.Context) (*conn.Conn, error) {
 	t.mu.Lock()
 	c := t.coord

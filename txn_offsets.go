@@ -48,18 +48,17 @@ type ConsumerGroupMetadata struct {
 }
 
 // txnOffsets is the state of SendOffsetsToTransaction within [transactions]: busy, idle and
-// joined are guarded by transactions.mu, the group coordinator connection by sem.
+// joined are guarded by transactions.mu, the group coordinator connection by calls.
 type txnOffsets struct {
 	busy   int           // SendOffsetsToTransaction calls under way
 	idle   chan struct{} // closed when busy drops to 0; a new one when it rises from 0
 	joined bool          // the ongoing transaction holds offsets: EndTxn must be sent to end it
 
-	// sem holds one group coordinator request at a time (a semaphore, so that a call
-	// waiting for another's can give up with its ctx); it guards group and coord.
-	sem   chan struct{}
+	// calls holds one group coordinator request at a time; it guards group and coord.
+	calls callLock
 	group string
 	coord *conn.Conn // to the coordinator of group
-	// live is coord, for closeOffsets to abort without waiting for a request under sem.
+	// live is coord, for closeOffsets to abort without waiting for a request under calls.
 	live atomic.Pointer[conn.Conn]
 }
 
@@ -98,13 +97,13 @@ func (t *transactions) offsetsEndedLocked() { t.offsets.joined = false }
 // closeOffsets closes the group coordinator connection.
 func (t *transactions) closeOffsets() {
 	if c := t.offsets.live.Load(); c != nil {
-		c.Abort(ErrClosed) // a TxnOffsetCommit in flight fails now, releasing sem
+		c.Abort(ErrClosed) // a TxnOffsetCommit in flight fails now, releasing calls
 	}
-	t.offsets.sem <- struct{}{}
+	t.offsets.calls.lockNow()
 	c := t.offsets.coord
 	t.offsets.coord, t.offsets.group = nil, ""
 	t.offsets.live.Store(nil)
-	<-t.offsets.sem
+	t.offsets.calls.unlock()
 	if c != nil {
 		c.Close()
 	}
@@ -223,11 +222,11 @@ func (t *transactions) offsetsCoordinator(ctx context.Context) (*conn.Conn, erro
 		if err := t.offsetsStateErr(); err != nil {
 			return nil, err
 		}
-		err := t.lockCalls(ctx)
+		err := t.calls.lock(ctx)
 		var c *conn.Conn
 		if err == nil {
 			c, err = t.coordinator(ctx)
-			t.unlockCalls()
+			t.calls.unlock()
 		}
 		if err == nil {
 			return c, nil
@@ -342,12 +341,10 @@ func (t *transactions) commitOffsets(ctx context.Context, offsets map[string]map
 // took every offset; otherwise the partitions to send again and why: a retriable error for a
 // retry, any other to give up.
 func (t *transactions) txnOffsetCommit(ctx context.Context, pending []pendingOffset, group ConsumerGroupMetadata, maxVersion int16) ([]pendingOffset, error) {
-	select {
-	case t.offsets.sem <- struct{}{}:
-	case <-ctx.Done():
-		return pending, fmt.Errorf("%w while another TxnOffsetCommit was under way", ctx.Err())
+	if err := t.offsets.calls.lock(ctx); err != nil {
+		return pending, err
 	}
-	defer func() { <-t.offsets.sem }()
+	defer t.offsets.calls.unlock()
 	c, err := t.groupCoordinator(ctx, group.GroupID)
 	if err != nil {
 		return pending, err
@@ -418,7 +415,7 @@ func (t *transactions) txnOffsetCommit(ctx context.Context, pending []pendingOff
 
 // groupCoordinator returns a connection to the coordinator of group, finding it with
 // FindCoordinator (key type group) through the transaction coordinator's connection.
-// t.offsets.sem is held.
+// t.offsets.calls is held.
 func (t *transactions) groupCoordinator(ctx context.Context, group string) (*conn.Conn, error) {
 	o := &t.offsets
 	if o.coord != nil && o.group == group && o.coord.Err() == nil {
@@ -442,7 +439,7 @@ func (t *transactions) groupCoordinator(ctx context.Context, group string) (*con
 	if err != nil {
 		return nil, fmt.Errorf("%w: group %q, node %d: %w", errNoCoordinator, group, node, err)
 	}
-	if t.p.closed.Load() { // Close may have passed closeOffsets, which waits for o.sem
+	if t.p.closed.Load() { // Close may have passed closeOffsets, which waits for o.calls
 		c.Close()
 		return nil, ErrClosed
 	}
@@ -452,7 +449,7 @@ func (t *transactions) groupCoordinator(ctx context.Context, group string) (*con
 }
 
 // dropGroupCoordinatorLocked forgets the group coordinator connection, closing it because of
-// err (nil: it is replaced). t.offsets.sem is held.
+// err (nil: it is replaced). t.offsets.calls is held.
 func (t *transactions) dropGroupCoordinatorLocked(err error) {
 	o := &t.offsets
 	if o.coord == nil {
