@@ -670,9 +670,10 @@ func (r *chaosRun) signature(err error) []string {
 		out = append(out, "15")
 	}
 	// Fenced with no second producer: a lost answer to the InitProducerId of an epoch bump,
-	// not retried, left the producer with the old epoch, which the next EndTxn carries.
+	// not retried, left the producer with the old epoch, which the next EndTxn carries (14);
+	// or the bump fenced a transaction that a late AddPartitionsToTxn started again (14b).
 	if strings.Contains(s, "PRODUCER_FENCED") && !r.fatal.Load() {
-		out = append(out, "14", "15")
+		out = append(out, "14", "14b", "15")
 	}
 	// A batch written after its transaction ended: the send raced the commit or abort.
 	if strings.Contains(s, "TRANSACTION_ABORTABLE") && strings.Contains(s, "not added to the transaction") {
